@@ -94,8 +94,8 @@ export function maskFromImage<S extends Space = CanvasSpace>(image: RgbaImage): 
   const d = image.data;
   for (let i = 0; i < n; i++) {
     const o = i * 4;
-    const luma = (d[o]! * 299 + d[o + 1]! * 587 + d[o + 2]! * 114 + 500) / 1000;
-    out[i] = Math.round((luma * d[o + 3]!) / 255);
+    const luma = Math.floor((d[o]! * 299 + d[o + 1]! * 587 + d[o + 2]! * 114 + 500) / 1000);
+    out[i] = d[o + 3] === 255 ? luma : Math.round((luma * d[o + 3]!) / 255);
   }
   return createMask<S>(image.width, image.height, out);
 }

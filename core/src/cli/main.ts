@@ -1,0 +1,189 @@
+/**
+ * The `byteedit` command: `edit` runs one job on the local engine; `serve` starts the local bridge
+ * (from @byteedit/gimp-bridge, so core does not depend on any host or on HTTP).
+ * Bad input: exit 2, one line naming the problem, no output file. Other failures: exit 1.
+ */
+import { promises as fs } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { SdkError, serializeError, type ErrorCode } from '../util/errors';
+import { decodeImage, encodeImage } from '../image/codecs';
+import { maskFromImage, type Mask, type RgbaImage } from '../image/image';
+import { composeCandidate, runEdit } from '../engine/run';
+import { VERSION } from '../engine/engine';
+import type { EditRequest } from '../engine/types';
+import { createEngine, defaultPackPath } from '../node';
+import { EDIT_USAGE, parseEditArgs, type EditArgs } from './args';
+import { ProgressBar } from './progress';
+
+const USAGE = `byteedit ${VERSION} — generative image editing on local ONNX models
+
+usage: byteedit edit ...     edit, erase or outpaint one image (byteedit edit --help)
+       byteedit serve ...    start the local bridge for GIMP, Photoshop and Figma (byteedit serve --help)
+       byteedit --version`;
+
+/** Errors caused by what the user passed in: exit code 2. */
+const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'invalid_argument', 'image_not_found', 'image_unreadable', 'image_too_large', 'mask_size_mismatch', 'mask_empty',
+  'pack_not_found', 'pack_file_missing', 'pack_invalid', 'model_layout_unsupported', 'mode_unsupported', 'device_unavailable',
+]);
+
+async function readImageFile(path: string, what: 'image' | 'mask', maxPixels?: number): Promise<RgbaImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fs.readFile(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SdkError('image_not_found', `${what} file ${path} does not exist`);
+    if (code === 'EISDIR') throw new SdkError('image_not_found', `${what} path ${path} is a folder, not an image file`);
+    throw new SdkError('image_not_found', `cannot read ${what} file ${path} (${code ?? String(err)})`);
+  }
+  return decodeImage(bytes, { maxPixels, name: `${what} ${path}` });
+}
+
+/** OUT.png for one candidate, OUT-1.png ... OUT-K.png for several. */
+export function outputPaths(out: string, k: number): string[] {
+  if (k === 1) return [resolve(out)];
+  const ext = extname(out);
+  const stem = join(dirname(out), basename(out, ext));
+  return Array.from({ length: k }, (_, i) => resolve(`${stem}-${i + 1}${ext}`));
+}
+
+/** Writes all files or none: temporaries first, then renames. */
+async function writeAll(files: { path: string; bytes: Uint8Array }[]): Promise<void> {
+  const temps: string[] = [];
+  try {
+    for (const f of files) {
+      const tmp = join(dirname(f.path), `.${basename(f.path)}.${process.pid}.partial`);
+      await fs.writeFile(tmp, f.bytes);
+      temps.push(tmp);
+    }
+    for (let i = 0; i < files.length; i++) await fs.rename(temps[i]!, files[i]!.path);
+  } catch (err) {
+    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
+    throw new SdkError('output_unwritable', `cannot write ${files.map((f) => f.path).join(', ')} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check that the folder exists and is writable`);
+  }
+}
+
+async function edit(args: EditArgs): Promise<number> {
+  const image = await readImageFile(args.image, 'image', args.maxPixels);
+  let mask: Mask | undefined;
+  if (args.mask) mask = maskFromImage(await readImageFile(args.mask, 'mask', args.maxPixels));
+  const outFolder = dirname(resolve(args.out));
+  try {
+    if (!(await fs.stat(outFolder)).isDirectory()) throw new Error();
+  } catch {
+    throw new SdkError('output_unwritable', `the output folder ${outFolder} does not exist; create it first`);
+  }
+
+  const pack = args.pack ?? defaultPackPath();
+  const engine = createEngine({ pack, device: args.device, maxPixels: args.maxPixels });
+  const manifest = (await engine.loadPack(pack)).manifest;
+  if (manifest.kind === 'fixture' && !args.quiet) {
+    process.stderr.write(`byteedit: note: pack "${manifest.name}" is a test fixture with random weights; its results are noise, not edits.\n`);
+  }
+  const request: EditRequest = {
+    image,
+    mask,
+    mode: args.mode,
+    prompt: args.prompt,
+    negativePrompt: args.negativePrompt,
+    expand: args.expand,
+    pack,
+    steps: args.steps,
+    guidance: args.guidance,
+    scheduler: args.scheduler,
+    strength: args.strength,
+    candidates: args.candidates,
+    seed: args.seed,
+    colorMatch: args.colorMatch,
+    previewEvery: 0,
+    maxPixels: args.maxPixels,
+  };
+  const bar = new ProgressBar(process.stderr);
+  let jobId: string | null = null;
+  const onSigint = (): void => {
+    if (jobId) void engine.cancel(jobId);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await runEdit(engine, request, (e) => {
+      jobId = e.jobId;
+      if (e.type === 'progress') bar.update(e.done, e.of, `step ${e.step}/${e.total}${e.of > e.total ? ` (candidate ${e.candidate + 1})` : ''}`);
+    });
+    bar.done();
+    const paths = outputPaths(args.out, result.candidates.length);
+    const format = /\.png$/i.test(args.out) ? 'png' : 'jpeg';
+    await writeAll(result.candidates.map((c, i) => ({ path: paths[i]!, bytes: encodeImage(composeCandidate(image, result.summary, c), format) })));
+    const s = result.summary;
+    if (args.json) {
+      const out = {
+        files: paths,
+        seeds: result.candidates.map((c) => c.seed),
+        scores: result.candidates.some((c) => c.scores) ? result.candidates.map((c) => c.scores ?? null) : undefined,
+        regions: result.candidates.map((c) => c.region),
+        canvas: s.canvas,
+        device: s.device,
+        pack: s.pack,
+        steps: s.steps,
+        timings: s.timings,
+      };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else if (!args.quiet) {
+      process.stderr.write(`byteedit: wrote ${paths.join(', ')} (${s.device}, ${s.steps} steps, ${(s.timings.totalMs / 1000).toFixed(2)} s)\n`);
+    }
+    return 0;
+  } finally {
+    bar.done();
+    process.removeListener('SIGINT', onSigint);
+    await engine.dispose();
+  }
+}
+
+async function serve(argv: string[]): Promise<number> {
+  let bridge: { main(argv: string[]): Promise<number> };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    bridge = require('@byteedit/gimp-bridge/dist/cli.js') as typeof bridge;
+  } catch {
+    throw new SdkError('invalid_argument', 'the bridge is not installed or not built: run `npm ci` (or `npm run build`) in the byteedit repository');
+  }
+  return bridge.main(argv);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'edit':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          process.stdout.write(`${EDIT_USAGE}\n`);
+          return 0;
+        }
+        return await edit(parseEditArgs(rest));
+      case 'serve':
+        return await serve(rest);
+      case '--version':
+      case '-v':
+        process.stdout.write(`${VERSION}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new SdkError('invalid_argument', `unknown command "${command}"; use edit or serve (byteedit --help)`);
+    }
+  } catch (err) {
+    const e = serializeError(err);
+    if (e.code === 'cancelled') {
+      process.stderr.write('byteedit: cancelled; nothing was written\n');
+      return 130;
+    }
+    process.stderr.write(`byteedit: error [${e.code}]: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return INPUT_ERRORS.has(e.code) ? 2 : 1;
+  }
+}
+
+export { defaultPackPath };

@@ -1,0 +1,224 @@
+/**
+ * The engine: a FIFO job queue over one device, one job at a time. Jobs are data plus events:
+ * `enqueue` returns an id at once; queued, started, progress, preview, candidate, finished,
+ * error and cancelled arrive through `subscribe`, in that order, as one discriminated union.
+ * The same class runs in-process, inside a Web Worker and inside a Node worker_thread.
+ */
+import { SdkError, serializeError } from '../util/errors';
+import { loadPack, type LoadedPack } from '../packs/load';
+import type { PackSource } from '../packs/source';
+import { planEdit, type EditPlan } from '../plan/plan';
+import { DEFAULT_MAX_PIXELS } from '../image/codecs';
+import { randomSeed } from '../samplers/noise';
+import { SCHEDULER_NAMES } from '../samplers/types';
+import type { DeviceName, Runtime } from '../runtime/types';
+import { openPack, type OpenPack } from './models';
+import { runPipeline } from './pipeline';
+import { EDIT_MODES, type Capabilities, type Candidate, type EditRequest, type EngineApi, type JobEvent, type JobListener, type JobSummary } from './types';
+
+export const VERSION = '0.1.0';
+
+export type PackResolver = (ref: string | undefined) => Promise<PackSource>;
+
+export interface EngineOptions {
+  runtime: Runtime;
+  packs: PackResolver;
+  device?: DeviceName;
+  maxPixels?: number;
+  /** How many opened packs to keep (sessions are large); older ones are released. */
+  cachedPacks?: number;
+}
+
+interface Job {
+  id: string;
+  request: EditRequest;
+  enqueuedAt: number;
+  cancelled: boolean;
+}
+
+const now = (): number => Date.now();
+
+export class Engine implements EngineApi {
+  private readonly queue: Job[] = [];
+  private running: Job | null = null;
+  private readonly listeners = new Set<JobListener>();
+  private readonly opened = new Map<string, Promise<OpenPack>>();
+  private readonly device: DeviceName;
+  private nextId = 1;
+  private disposed = false;
+  private pumping = false;
+
+  constructor(private readonly options: EngineOptions) {
+    this.device = options.device ?? 'auto';
+  }
+
+  async enqueue(request: EditRequest): Promise<string> {
+    if (this.disposed) throw new SdkError('internal', 'the engine has been disposed');
+    const job: Job = { id: `job-${this.nextId++}-${randomSeed().toString(36)}`, request, enqueuedAt: now(), cancelled: false };
+    this.queue.push(job);
+    this.emit({ type: 'queued', jobId: job.id, position: this.queue.length - 1 + (this.running ? 1 : 0) });
+    void this.pump();
+    return job.id;
+  }
+
+  async subscribe(listener: JobListener): Promise<() => void> {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async cancel(jobId: string): Promise<boolean> {
+    const i = this.queue.findIndex((j) => j.id === jobId);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.emit({ type: 'cancelled', jobId });
+      return true;
+    }
+    if (this.running?.id === jobId && !this.running.cancelled) {
+      this.running.cancelled = true;
+      return true;
+    }
+    return false;
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    const devices = await this.options.runtime.devices();
+    return {
+      version: VERSION,
+      runtime: this.options.runtime.kind,
+      devices,
+      modes: [...EDIT_MODES],
+      schedulers: [...SCHEDULER_NAMES],
+      maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const job of this.queue.splice(0)) this.emit({ type: 'cancelled', jobId: job.id });
+    if (this.running) this.running.cancelled = true;
+    const opened = [...this.opened.values()];
+    this.opened.clear();
+    await Promise.all(opened.map((p) => p.then((o) => o.release(), () => undefined)));
+  }
+
+  /** Loads (and caches) a pack by reference, without running anything: for hosts that validate early. */
+  async loadPack(ref?: string): Promise<LoadedPack> {
+    return loadPack(await this.options.packs(ref));
+  }
+
+  private emit(event: JobEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A failing listener must not break the job or the other listeners.
+      }
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.disposed) {
+        const job = this.queue.shift()!;
+        this.running = job;
+        await this.runJob(job);
+        this.running = null;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async open(source: PackSource): Promise<OpenPack> {
+    const key = `${source.location}|${this.device}`;
+    let p = this.opened.get(key);
+    if (!p) {
+      p = loadPack(source).then((pack) => openPack(pack, this.options.runtime, this.device));
+      this.opened.set(key, p);
+      p.catch(() => this.opened.delete(key));
+      const keep = this.options.cachedPacks ?? 2;
+      while (this.opened.size > keep) {
+        const [oldKey, old] = this.opened.entries().next().value as [string, Promise<OpenPack>];
+        this.opened.delete(oldKey);
+        void old.then((o) => o.release(), () => undefined);
+      }
+    }
+    return p;
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const started = now();
+    const req = job.request;
+    try {
+      validateRequest(req);
+      const source = await this.options.packs(req.pack);
+      const models = await this.open(source);
+      const loadMs = now() - started;
+      const plan: EditPlan = planEdit(
+        {
+          imageSize: { width: req.image.width, height: req.image.height },
+          mask: req.mask ? { width: req.mask.width, height: req.mask.height, bounds: req.mask.bounds } : undefined,
+          mode: req.mode,
+          expand: req.expand,
+          prompt: req.prompt,
+          negativePrompt: req.negativePrompt,
+          steps: req.steps,
+          guidance: req.guidance,
+          scheduler: req.scheduler,
+          strength: req.strength,
+          candidates: req.candidates,
+          seed: req.seed ?? randomSeed(),
+          colorMatch: req.colorMatch,
+          previewEvery: req.previewEvery,
+          maxPixels: req.maxPixels ?? this.options.maxPixels,
+        },
+        models.pack.manifest,
+      );
+      if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
+      this.emit({ type: 'started', jobId: job.id, device: models.device, candidates: plan.seeds.length, steps: plan.steps });
+      const candidates: Candidate[] = [];
+      const of = plan.seeds.length;
+      const t = await runPipeline(plan, req.image, req.mask, models, {
+        isCancelled: () => job.cancelled,
+        onProgress: (candidate, step, total) => this.emit({ type: 'progress', jobId: job.id, candidate, step, total, done: candidate * total + step, of: of * total }),
+        onPreview: (candidate, step, image) => this.emit({ type: 'preview', jobId: job.id, candidate, step, image }),
+        onCandidate: (candidate) => {
+          candidates.push(candidate);
+          this.emit({ type: 'candidate', jobId: job.id, candidate });
+        },
+      });
+      const m = models.pack.manifest;
+      const summary: JobSummary = {
+        jobId: job.id,
+        canvas: plan.canvas,
+        sourceOffset: plan.sourceOffset,
+        seeds: plan.seeds,
+        device: models.device,
+        pack: { name: m.name, version: m.version, kind: m.kind },
+        steps: plan.steps,
+        timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
+        ranking: candidates.map((c) => c.index),
+      };
+      this.emit({ type: 'finished', jobId: job.id, summary });
+    } catch (err) {
+      if (err instanceof SdkError && err.code === 'cancelled') this.emit({ type: 'cancelled', jobId: job.id });
+      else this.emit({ type: 'error', jobId: job.id, error: serializeError(err) });
+    }
+  }
+}
+
+/** Shape checks that need no pack (the plan checks the rest). */
+export function validateRequest(req: EditRequest): void {
+  if (!req || typeof req !== 'object') throw new SdkError('invalid_argument', 'the request must be an object');
+  if (!EDIT_MODES.includes(req.mode)) throw new SdkError('invalid_argument', `mode must be one of ${EDIT_MODES.join(', ')}, got ${JSON.stringify(req.mode)}`);
+  const img = req.image;
+  const data: unknown = img?.data;
+  if (!img || !(data instanceof Uint8ClampedArray || data instanceof Uint8Array) || data.length !== img.width * img.height * 4) {
+    throw new SdkError('invalid_argument', 'request.image must be an RGBA8 image {width, height, data} with width*height*4 bytes');
+  }
+  if (req.mask && (!(req.mask.data instanceof Uint8Array) || req.mask.data.length !== req.mask.width * req.mask.height)) {
+    throw new SdkError('invalid_argument', 'request.mask must be an 8-bit mask {width, height, data, bounds} with width*height bytes');
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Model-free content-aware fill: multi-scale PatchMatch (Barnes et al. 2009) with Wexler-style
+ * voting (Wexler et al. 2007). Removes objects and strokes, extends canvases for outpainting, and
+ * pre-fills holes before diffusion. Pure TypeScript on typed arrays: runs in Node, browsers and
+ * workers alike; yields to the event loop so progress and cancellation get through.
+ */
+import { createImage, type Mask, type RgbaImage } from '../image/image';
+import { SdkError } from '../util/errors';
+import { randomField, refreshCosts, sweep, upsampleField, type Field } from './nnf';
+import {
+  baseLevel,
+  cropAround,
+  downsample,
+  holeDistance,
+  onionFill,
+  sourceCentres,
+  targetCentres,
+  type Level,
+} from './pyramid';
+import { seedState } from './random';
+import { vote, voteScratch } from './vote';
+
+export interface FillOptions {
+  /** Odd patch side in pixels, 3..31 (default 7). */
+  patchSize?: number;
+  /** Search-and-vote iterations per pyramid level (default 5; the finest level runs about half). */
+  iterations?: number;
+  /** PRNG seed; the same seed, image and mask give the same pixels (default 0). */
+  seed?: number;
+  /** Same size as the image; pixels >= 128 are never copied from. */
+  exclude?: Mask;
+}
+
+export interface FillHooks {
+  onProgress?(done: number, total: number): void;
+  /** Polled often; when it returns true the fill throws SdkError('cancelled'). */
+  isCancelled?(): boolean;
+}
+
+/** Targets handled between cancellation checks. */
+const CHUNK = 4096;
+/** Time between yields to the event loop. */
+const YIELD_MS = 25;
+/** Confidence decay per pixel of distance into the hole (Wexler's gamma). */
+const T = (globalThis as unknown as { FILL_TUNE?: Record<string, number> }).FILL_TUNE ?? {};
+const GAMMA = T['gamma'] ?? 1.3;
+const Q = T['q'] ?? 0.75;
+const QF = T['qf'] ?? Q;
+const FINAL = T['final'] ?? 0;
+
+interface Tuning {
+  readonly r: number;
+  readonly iterations: number;
+}
+
+export async function patchMatchFill(
+  image: RgbaImage,
+  mask: Mask,
+  options: FillOptions = {},
+  hooks: FillHooks = {},
+): Promise<RgbaImage> {
+  const { patchSize = 7, iterations = 5, seed = 0, exclude } = options;
+  validate(image, mask, patchSize, iterations, exclude);
+  const bounds = mask.bounds;
+  if (!bounds || !hasNonZero(mask.data)) {
+    throw new SdkError('mask_empty', 'the mask selects no pixels: paint the area to fill (non-zero mask values)');
+  }
+  const r = (patchSize - 1) >> 1;
+  const tuning: Tuning = { r, iterations };
+
+  const margin = Math.max(4 * patchSize, Math.max(bounds.width, bounds.height));
+  const crop = cropAround(image.width, image.height, bounds, margin);
+  const levels = buildPyramid(baseLevel(image.data, image.width, mask.data, exclude?.data ?? null, crop), tuning);
+  if (!hasSource(levels[0]!)) {
+    throw new SdkError('invalid_argument', 'the mask and exclude region leave no pixels to copy from: shrink the mask or the exclude region');
+  }
+
+  const run = new Runner(hooks, levels.reduce((n, _l, i) => n + itersAt(i, tuning), 0));
+  let rng = seedState(seed);
+  let prev: { level: Level; field: Field } | null = null;
+  for (let li = levels.length - 1; li >= 0; li--) {
+    const level = levels[li]!;
+    const src = sourceCentres(level, r);
+    const tgt = targetCentres(level, r);
+    const field: Field = {
+      nnf: new Int32Array(level.w * level.h),
+      cost: new Float32Array(level.w * level.h),
+      isTarget: tgt.isTarget,
+      targets: tgt.list,
+      valid: src.valid,
+      validList: src.list,
+    };
+    const conf = confidence(level);
+    const scratch = voteScratch(level);
+    if (prev === null) {
+      onionFill(level);
+      rng = randomField(field, rng);
+    } else {
+      initFromCoarse(prev.level, level);
+      rng = upsampleField(prev.level, prev.field, level, field, rng);
+      refreshCosts(level, field, r);
+      vote(level, field, r, conf, scratch, 0.75);
+    }
+    refreshCosts(level, field, r);
+    const maxRadius = prev === null ? Math.max(level.w, level.h) : Math.max(4, Math.max(level.w, level.h) >> 2);
+    const iters = itersAt(li, tuning);
+    for (let it = 0; it < iters; it++) {
+      const dir: 1 | -1 = it % 2 === 0 ? 1 : -1;
+      const n = field.targets.length;
+      for (let from = 0; from < n; from += CHUNK) {
+        rng = sweep(level, field, r, dir, from, Math.min(n, from + CHUNK), maxRadius, rng);
+        await run.checkpoint();
+      }
+      vote(level, field, r, conf, scratch, li === 0 ? QF : Q);
+      refreshCosts(level, field, r);
+      run.step();
+      await run.checkpoint();
+    }
+    if (li === 0 && FINAL === 1) {
+      for (let k = 0; k < level.holeList.length; k++) {
+        const q = level.holeList[k]!;
+        const s = field.nnf[q]!;
+        for (let c = 0; c < 4; c++) level.img[q * 4 + c] = level.img[s * 4 + c]!;
+      }
+    }
+    prev = { level, field };
+  }
+  return compose(image, mask, levels[0]!, crop);
+}
+
+function validate(image: RgbaImage, mask: Mask, patchSize: number, iterations: number, exclude?: Mask): void {
+  if (mask.width !== image.width || mask.height !== image.height) {
+    throw new SdkError(
+      'mask_size_mismatch',
+      `mask is ${mask.width}x${mask.height} but the image is ${image.width}x${image.height}: resize the mask to the image`,
+    );
+  }
+  if (exclude && (exclude.width !== image.width || exclude.height !== image.height)) {
+    throw new SdkError(
+      'mask_size_mismatch',
+      `exclude mask is ${exclude.width}x${exclude.height} but the image is ${image.width}x${image.height}: resize it to the image`,
+    );
+  }
+  if (!Number.isInteger(patchSize) || patchSize < 3 || patchSize > 31 || patchSize % 2 === 0) {
+    throw new SdkError('invalid_argument', `patchSize must be an odd integer from 3 to 31, got ${patchSize}`);
+  }
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 100) {
+    throw new SdkError('invalid_argument', `iterations must be an integer from 1 to 100, got ${iterations}`);
+  }
+}
+
+function hasNonZero(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) return true;
+  return false;
+}
+
+function hasSource(level: Level): boolean {
+  for (let i = 0; i < level.hole.length; i++) if (!level.hole[i] && !level.excluded[i]) return true;
+  return false;
+}
+
+/**
+ * Halve until the hole is about a patch thick (deeper levels add nothing) or the crop gets too
+ * small to hold a few patches.
+ */
+function buildPyramid(base: Level, t: Tuning): Level[] {
+  const levels = [base];
+  const size = 2 * t.r + 1;
+  let depth = maxOf(holeDistance(base));
+  let top = base;
+  while (depth > t.r && Math.min(top.w, top.h) >= 6 * size) {
+    top = downsample(top);
+    levels.push(top);
+    depth /= 2;
+  }
+  return levels;
+}
+
+function maxOf(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return m;
+}
+
+/** Iterations at level i (0 = finest): full at coarse levels, about half at the finest. */
+function itersAt(i: number, t: Tuning): number {
+  return i === 0 ? Math.max(1, Math.ceil(t.iterations / 2)) : t.iterations;
+}
+
+function confidence(level: Level): Float32Array {
+  const d = holeDistance(level);
+  for (let i = 0; i < d.length; i++) d[i] = Math.pow(GAMMA, -Math.min(d[i]!, 200));
+  return d;
+}
+
+/** Hole pixels of a fine level start as their coarse parent's estimate. */
+function initFromCoarse(coarse: Level, fine: Level): void {
+  const { w, img, holeList } = fine;
+  for (let k = 0; k < holeList.length; k++) {
+    const q = holeList[k]!;
+    const x = q % w;
+    const y = (q - x) / w;
+    const c = ((y >> 1) * coarse.w + (x >> 1)) * 4;
+    img[q * 4] = coarse.img[c]!;
+    img[q * 4 + 1] = coarse.img[c + 1]!;
+    img[q * 4 + 2] = coarse.img[c + 2]!;
+    img[q * 4 + 3] = coarse.img[c + 3]!;
+  }
+}
+
+/** The output: the input everywhere, blended toward the fill by the mask's coverage. */
+function compose(image: RgbaImage, mask: Mask, level: Level, crop: { x: number; y: number; w: number }): RgbaImage {
+  const out = createImage(image.width, image.height, new Uint8ClampedArray(image.data));
+  const d = out.data;
+  const m = mask.data;
+  const { img, holeList } = level;
+  for (let k = 0; k < holeList.length; k++) {
+    const q = holeList[k]!;
+    const x = q % crop.w;
+    const y = (q - x) / crop.w;
+    const i = (crop.y + y) * image.width + crop.x + x;
+    const a = m[i]! / 255;
+    const o = i * 4;
+    const qi = q * 4;
+    d[o] = d[o]! + (img[qi]! - d[o]!) * a;
+    d[o + 1] = d[o + 1]! + (img[qi + 1]! - d[o + 1]!) * a;
+    d[o + 2] = d[o + 2]! + (img[qi + 2]! - d[o + 2]!) * a;
+    d[o + 3] = d[o + 3]! + (img[qi + 3]! - d[o + 3]!) * a;
+  }
+  return out;
+}
+
+/** Progress, cancellation and cooperative yielding, in one place. */
+class Runner {
+  private done = 0;
+  private lastYield = Date.now();
+
+  constructor(
+    private readonly hooks: FillHooks,
+    private readonly total: number,
+  ) {
+    hooks.onProgress?.(0, total);
+  }
+
+  step(): void {
+    this.done++;
+    this.hooks.onProgress?.(this.done, this.total);
+  }
+
+  async checkpoint(): Promise<void> {
+    if (this.hooks.isCancelled?.()) throw new SdkError('cancelled', 'fill cancelled');
+    if (Date.now() - this.lastYield >= YIELD_MS) {
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      this.lastYield = Date.now();
+      if (this.hooks.isCancelled?.()) throw new SdkError('cancelled', 'fill cancelled');
+    }
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The nearest-neighbour field: for every target patch centre, the centre of the most similar valid
+ * source patch and their distance (Barnes et al. 2009: random init, propagation, random search).
+ * Inner loops work on flat typed arrays and allocate nothing.
+ */
+import type { Level } from './pyramid';
+import { below, nextState } from './random';
+
+export interface Field {
+  /** Source centre per pixel index (meaningful at target centres only). */
+  readonly nnf: Int32Array;
+  /** Sum of squared RGBA differences over the (clipped) patch, per target centre. */
+  readonly cost: Float32Array;
+  readonly isTarget: Uint8Array;
+  readonly targets: Int32Array;
+  readonly valid: Uint8Array;
+  readonly validList: Int32Array;
+}
+
+/**
+ * Sum of squared RGBA differences between the patch at target p and the patch at source s, over the
+ * target patch's in-bounds window [x0..x1]×[y0..y1] (offsets). Stops once it reaches `limit`.
+ */
+export function patchCost(
+  img: Float32Array,
+  w: number,
+  p: number,
+  s: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+  limit: number,
+): number {
+  let sum = 0;
+  for (let dy = y0; dy <= y1; dy++) {
+    let pi = (p + dy * w + x0) * 4;
+    let si = (s + dy * w + x0) * 4;
+    for (let dx = x0; dx <= x1; dx++) {
+      const d0 = img[pi]! - img[si]!;
+      const d1 = img[pi + 1]! - img[si + 1]!;
+      const d2 = img[pi + 2]! - img[si + 2]!;
+      const d3 = img[pi + 3]! - img[si + 3]!;
+      sum += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
+      pi += 4;
+      si += 4;
+    }
+    if (sum >= limit) return sum;
+  }
+  return sum;
+}
+
+/** Recomputes every target's cost for its current source (after the image or the field changed). */
+export function refreshCosts(level: Level, field: Field, r: number): void {
+  const { w, h, img } = level;
+  const { nnf, cost, targets } = field;
+  for (let k = 0; k < targets.length; k++) {
+    const p = targets[k]!;
+    const px = p % w;
+    const py = (p - px) / w;
+    const x0 = px < r ? -px : -r;
+    const x1 = px + r >= w ? w - 1 - px : r;
+    const y0 = py < r ? -py : -r;
+    const y1 = py + r >= h ? h - 1 - py : r;
+    cost[p] = patchCost(img, w, p, nnf[p]!, x0, x1, y0, y1, Infinity);
+  }
+}
+
+/**
+ * One propagation + random-search sweep over targets[from..to) (in sweep order: forward when dir
+ * is 1, backward when -1; `from`/`to` count positions in that order). Returns the new PRNG state.
+ */
+export function sweep(
+  level: Level,
+  field: Field,
+  r: number,
+  dir: 1 | -1,
+  from: number,
+  to: number,
+  maxRadius: number,
+  rng: number,
+): number {
+  const { w, h, img } = level;
+  const { nnf, cost, isTarget, targets, valid } = field;
+  const n = targets.length;
+  const last = w * h;
+  const loX = r;
+  const hiX = w - 1 - r;
+  const loY = r;
+  const hiY = h - 1 - r;
+  for (let k = from; k < to; k++) {
+    const p = targets[dir === 1 ? k : n - 1 - k]!;
+    const px = p % w;
+    const py = (p - px) / w;
+    const x0 = px < r ? -px : -r;
+    const x1 = px + r >= w ? w - 1 - px : r;
+    const y0 = py < r ? -py : -r;
+    const y1 = py + r >= h ? h - 1 - py : r;
+    let best = nnf[p]!;
+    let bestCost = cost[p]!;
+
+    // Propagation: the horizontal and vertical neighbour already visited in this sweep.
+    const qh = p - dir;
+    if (px - dir >= 0 && px - dir < w && isTarget[qh]) {
+      const s = nnf[qh]! + dir;
+      if (s >= 0 && s < last && valid[s] && s !== best) {
+        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        if (c < bestCost) {
+          bestCost = c;
+          best = s;
+        }
+      }
+    }
+    const qv = p - dir * w;
+    if (qv >= 0 && qv < last && isTarget[qv]) {
+      const s = nnf[qv]! + dir * w;
+      if (s >= 0 && s < last && valid[s] && s !== best) {
+        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        if (c < bestCost) {
+          bestCost = c;
+          best = s;
+        }
+      }
+    }
+
+    // Random search in exponentially shrinking windows around the current best.
+    let radius = maxRadius;
+    while (radius >= 1) {
+      const bx = best % w;
+      const by = (best - bx) / w;
+      rng = nextState(rng);
+      let sx = bx - radius + below(rng, 2 * radius + 1);
+      rng = nextState(rng);
+      let sy = by - radius + below(rng, 2 * radius + 1);
+      if (sx < loX) sx = loX;
+      else if (sx > hiX) sx = hiX;
+      if (sy < loY) sy = loY;
+      else if (sy > hiY) sy = hiY;
+      const s = sy * w + sx;
+      if (valid[s] && s !== best) {
+        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        if (c < bestCost) {
+          bestCost = c;
+          best = s;
+        }
+      }
+      radius >>= 1;
+    }
+    nnf[p] = best;
+    cost[p] = bestCost;
+  }
+  return rng;
+}
+
+/** Every target gets a uniformly random valid source. Returns the new PRNG state. */
+export function randomField(field: Field, rng: number): number {
+  const { nnf, targets, validList } = field;
+  for (let k = 0; k < targets.length; k++) {
+    rng = nextState(rng);
+    nnf[targets[k]!] = validList[below(rng, validList.length)]!;
+  }
+  return rng;
+}
+
+/**
+ * Seeds a fine field from the coarse one (offsets doubled, sub-pixel phase kept); targets whose
+ * coarse parent had no entry, or whose mapped source is not valid here, get a random source.
+ */
+export function upsampleField(coarse: Level, coarseField: Field, fine: Level, field: Field, rng: number): number {
+  const { w, h } = fine;
+  const cw = coarse.w;
+  const { nnf, targets, valid, validList } = field;
+  for (let k = 0; k < targets.length; k++) {
+    const p = targets[k]!;
+    const px = p % w;
+    const py = (p - px) / w;
+    const pc = (py >> 1) * cw + (px >> 1);
+    let s = -1;
+    if (coarseField.isTarget[pc]) {
+      const sc = coarseField.nnf[pc]!;
+      const scx = sc % cw;
+      const scy = (sc - scx) / cw;
+      const sx = 2 * scx + (px & 1);
+      const sy = 2 * scy + (py & 1);
+      // The mapped centre may sit just inside the (finer) hole boundary: take the nearest valid
+      // centre in a small window instead of losing the coarse match.
+      for (let ring = 0; ring <= 2 && s < 0; ring++) {
+        for (let dy = -ring; dy <= ring && s < 0; dy++) {
+          const yy = sy + dy;
+          if (yy < 0 || yy >= h) continue;
+          for (let dx = -ring; dx <= ring; dx++) {
+            if (dx !== -ring && dx !== ring && dy !== -ring && dy !== ring) continue;
+            const xx = sx + dx;
+            if (xx < 0 || xx >= w) continue;
+            if (valid[yy * w + xx]) {
+              s = yy * w + xx;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (s < 0) {
+      rng = nextState(rng);
+      s = validList[below(rng, validList.length)]!;
+    }
+    nnf[p] = s;
+  }
+  return rng;
+}

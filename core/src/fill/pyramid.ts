@@ -1,0 +1,310 @@
+/**
+ * The working region and its coarse-to-fine pyramid. Everything here is in "work" pixels: the crop
+ * of the document around the hole (plus a source margin), halved per level. Pixel values are float
+ * RGBA so coarse levels keep their averages; hole pixels hold the current estimate.
+ */
+
+/** One scale of the pyramid. Flat row-major arrays of length w*h (img: w*h*4). */
+export interface Level {
+  readonly w: number;
+  readonly h: number;
+  /** Current RGBA estimate; known pixels are fixed, hole pixels are re-synthesized. */
+  readonly img: Float32Array;
+  /** 1 where the pixel must be synthesized. */
+  readonly hole: Uint8Array;
+  /** 1 where the pixel must never be copied from (user exclusion). */
+  readonly excluded: Uint8Array;
+  /** Indices of hole pixels, row-major. */
+  readonly holeList: Int32Array;
+}
+
+export interface Crop {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly h: number;
+}
+
+/** The hole's bounding box grown by `margin` on every side, clipped to the image. */
+export function cropAround(
+  width: number,
+  height: number,
+  bounds: { x: number; y: number; width: number; height: number },
+  margin: number,
+): Crop {
+  const x0 = Math.max(0, bounds.x - margin);
+  const y0 = Math.max(0, bounds.y - margin);
+  const x1 = Math.min(width, bounds.x + bounds.width + margin);
+  const y1 = Math.min(height, bounds.y + bounds.height + margin);
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
+/** Level 0: the crop at full resolution. `mask` and `exclude` are document-sized. */
+export function baseLevel(
+  data: Uint8ClampedArray,
+  width: number,
+  mask: Uint8Array,
+  exclude: Uint8Array | null,
+  crop: Crop,
+): Level {
+  const { w, h } = crop;
+  const img = new Float32Array(w * h * 4);
+  const hole = new Uint8Array(w * h);
+  const excluded = new Uint8Array(w * h);
+  let holes = 0;
+  for (let y = 0; y < h; y++) {
+    const srcRow = (crop.y + y) * width + crop.x;
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const si = srcRow + x;
+      if (mask[si]! !== 0) {
+        hole[i] = 1;
+        holes++;
+      } else {
+        const o = si * 4;
+        img[i * 4] = data[o]!;
+        img[i * 4 + 1] = data[o + 1]!;
+        img[i * 4 + 2] = data[o + 2]!;
+        img[i * 4 + 3] = data[o + 3]!;
+      }
+      if (exclude && exclude[si]! >= 128) excluded[i] = 1;
+    }
+  }
+  return { w, h, img, hole, excluded, holeList: listOnes(hole, holes) };
+}
+
+/**
+ * Halves a level. A coarse pixel is a hole when any of its children is (so known coarse pixels are
+ * averages of known pixels only), and excluded when any child is.
+ */
+export function downsample(fine: Level): Level {
+  const w = (fine.w + 1) >> 1;
+  const h = (fine.h + 1) >> 1;
+  const img = new Float32Array(w * h * 4);
+  const hole = new Uint8Array(w * h);
+  const excluded = new Uint8Array(w * h);
+  let holes = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let n = 0;
+      let isHole = 0;
+      let isExcl = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      for (let dy = 0; dy < 2; dy++) {
+        const fy = 2 * y + dy;
+        if (fy >= fine.h) continue;
+        for (let dx = 0; dx < 2; dx++) {
+          const fx = 2 * x + dx;
+          if (fx >= fine.w) continue;
+          const fi = fy * fine.w + fx;
+          isHole |= fine.hole[fi]!;
+          isExcl |= fine.excluded[fi]!;
+          const o = fi * 4;
+          r += fine.img[o]!;
+          g += fine.img[o + 1]!;
+          b += fine.img[o + 2]!;
+          a += fine.img[o + 3]!;
+          n++;
+        }
+      }
+      const i = y * w + x;
+      if (isHole) {
+        hole[i] = 1;
+        holes++;
+      } else {
+        img[i * 4] = r / n;
+        img[i * 4 + 1] = g / n;
+        img[i * 4 + 2] = b / n;
+        img[i * 4 + 3] = a / n;
+      }
+      excluded[i] = isExcl;
+    }
+  }
+  return { w, h, img, hole, excluded, holeList: listOnes(hole, holes) };
+}
+
+export function listOnes(flags: Uint8Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  let k = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]! !== 0) out[k++] = i;
+  return out;
+}
+
+/**
+ * City-block-ish (chamfer 3-4) distance, in pixels, from each pixel to the nearest non-hole pixel;
+ * 0 outside the hole. Hole pixels with no known pixel anywhere get a large value.
+ */
+export function holeDistance(level: Level): Float32Array {
+  const { w, h, hole } = level;
+  const big = 1e9;
+  const d = new Float32Array(w * h);
+  for (let i = 0; i < d.length; i++) d[i] = hole[i] ? big : 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      let v = d[i]!;
+      if (v === 0) continue;
+      if (x > 0) v = Math.min(v, d[i - 1]! + 3);
+      if (y > 0) {
+        v = Math.min(v, d[i - w]! + 3);
+        if (x > 0) v = Math.min(v, d[i - w - 1]! + 4);
+        if (x < w - 1) v = Math.min(v, d[i - w + 1]! + 4);
+      }
+      d[i] = v;
+    }
+  }
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = w - 1; x >= 0; x--) {
+      const i = y * w + x;
+      let v = d[i]!;
+      if (v === 0) continue;
+      if (x < w - 1) v = Math.min(v, d[i + 1]! + 3);
+      if (y < h - 1) {
+        v = Math.min(v, d[i + w]! + 3);
+        if (x < w - 1) v = Math.min(v, d[i + w + 1]! + 4);
+        if (x > 0) v = Math.min(v, d[i + w - 1]! + 4);
+      }
+      d[i] = v;
+    }
+  }
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! / 3;
+  return d;
+}
+
+/**
+ * Source patch centres: the whole (2r+1)² patch inside the level, with no hole and no excluded
+ * pixel in it (box sums over an integral image). When that leaves nothing (tiny or nearly fully
+ * masked images), it relaxes to any in-bounds centre that is neither hole nor excluded.
+ */
+export function sourceCentres(level: Level, r: number): { valid: Uint8Array; list: Int32Array } {
+  const { w, h, hole, excluded } = level;
+  const valid = new Uint8Array(w * h);
+  const iw = w + 1;
+  const integral = new Int32Array(iw * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let row = 0;
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      row += hole[i]! | excluded[i]!;
+      integral[(y + 1) * iw + x + 1] = integral[y * iw + x + 1]! + row;
+    }
+  }
+  let count = 0;
+  for (let y = r; y < h - r; y++) {
+    for (let x = r; x < w - r; x++) {
+      const x0 = x - r;
+      const y0 = y - r;
+      const x1 = x + r + 1;
+      const y1 = y + r + 1;
+      const bad = integral[y1 * iw + x1]! - integral[y0 * iw + x1]! - integral[y1 * iw + x0]! + integral[y0 * iw + x0]!;
+      if (bad === 0) {
+        valid[y * w + x] = 1;
+        count++;
+      }
+    }
+  }
+  if (count === 0) {
+    for (let y = r; y < h - r; y++) {
+      for (let x = r; x < w - r; x++) {
+        const i = y * w + x;
+        if (!hole[i] && !excluded[i]) {
+          valid[i] = 1;
+          count++;
+        }
+      }
+    }
+  }
+  return { valid, list: listOnes(valid, count) };
+}
+
+/** Patch centres whose patch touches the hole: the hole dilated by r (square), clipped. */
+export function targetCentres(level: Level, r: number): { isTarget: Uint8Array; list: Int32Array } {
+  const { w, h, hole } = level;
+  const rowDil = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    let last = -1e9;
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      if (hole[row + x]) last = x;
+      if (x - last <= r) rowDil[row + x] = 1;
+    }
+    last = 1e9;
+    for (let x = w - 1; x >= 0; x--) {
+      if (hole[row + x]) last = x;
+      if (last - x <= r) rowDil[row + x] = 1;
+    }
+  }
+  const isTarget = new Uint8Array(w * h);
+  let count = 0;
+  for (let x = 0; x < w; x++) {
+    let last = -1e9;
+    for (let y = 0; y < h; y++) {
+      if (rowDil[y * w + x]) last = y;
+      if (y - last <= r) isTarget[y * w + x] = 1;
+    }
+    last = 1e9;
+    for (let y = h - 1; y >= 0; y--) {
+      if (rowDil[y * w + x]) last = y;
+      if (last - y <= r) isTarget[y * w + x] = 1;
+    }
+  }
+  for (let i = 0; i < isTarget.length; i++) count += isTarget[i]!;
+  return { isTarget, list: listOnes(isTarget, count) };
+}
+
+/**
+ * First guess for a hole at the coarsest level: peel it from the outside in, each layer the mean of
+ * its already-known 8-neighbours.
+ */
+export function onionFill(level: Level): void {
+  const { w, h, img, hole, holeList } = level;
+  const known = new Uint8Array(w * h);
+  for (let i = 0; i < known.length; i++) known[i] = hole[i] ? 0 : 1;
+  let remaining = holeList.length;
+  const layer = new Int32Array(holeList.length);
+  while (remaining > 0) {
+    let n = 0;
+    for (let k = 0; k < holeList.length; k++) {
+      const i = holeList[k]!;
+      if (known[i]) continue;
+      const x = i % w;
+      const y = (i - x) / w;
+      let c = 0;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= w) continue;
+          const j = yy * w + xx;
+          if (!known[j]) continue;
+          r += img[j * 4]!;
+          g += img[j * 4 + 1]!;
+          b += img[j * 4 + 2]!;
+          a += img[j * 4 + 3]!;
+          c++;
+        }
+      }
+      if (c > 0) {
+        img[i * 4] = r / c;
+        img[i * 4 + 1] = g / c;
+        img[i * 4 + 2] = b / c;
+        img[i * 4 + 3] = a / c;
+        layer[n++] = i;
+      }
+    }
+    if (n === 0) {
+      // No known pixel at all (cannot happen after validation); leave zeros.
+      break;
+    }
+    for (let k = 0; k < n; k++) known[layer[k]!] = 1;
+    remaining -= n;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Reconstruction from the field (Wexler et al. 2007): every hole pixel becomes the weighted mean of
+ * the pixels that all overlapping target patches' matches put there. Weights favour good matches
+ * and patches nearer the known boundary.
+ */
+import type { Field } from './nnf';
+import type { Level } from './pyramid';
+
+export interface VoteScratch {
+  readonly acc: Float32Array; // w*h*4
+  readonly wsum: Float32Array; // w*h
+  readonly sample: Float32Array;
+}
+
+export function voteScratch(level: Level): VoteScratch {
+  return {
+    acc: new Float32Array(level.w * level.h * 4),
+    wsum: new Float32Array(level.w * level.h),
+    sample: new Float32Array(Math.min(2048, level.w * level.h)),
+  };
+}
+
+/**
+ * A robust scale for match costs: the given quantile of per-pixel mean costs over an evenly spaced
+ * sample of targets (sorting a bounded sample keeps this cheap and allocation-free).
+ */
+function costScale(field: Field, r: number, sample: Float32Array, quantile: number): number {
+  const { targets, cost } = field;
+  const n = Math.min(sample.length, targets.length);
+  const step = targets.length / n;
+  const full = (2 * r + 1) * (2 * r + 1) * 4;
+  for (let k = 0; k < n; k++) sample[k] = cost[targets[Math.floor(k * step)]!]! / full;
+  const view = sample.subarray(0, n);
+  view.sort();
+  return Math.max(view[Math.min(n - 1, Math.floor(quantile * n))]!, 1);
+}
+
+/**
+ * Writes the vote into the hole pixels of level.img. `conf` is a per-pixel confidence of the patch
+ * centre (1 outside the hole); `quantile` picks the cost scale (higher = softer weights).
+ */
+export function vote(
+  level: Level,
+  field: Field,
+  r: number,
+  conf: Float32Array,
+  scratch: VoteScratch,
+  quantile: number,
+): void {
+  const { w, h, img, hole, holeList } = level;
+  const { nnf, cost, targets } = field;
+  const { acc, wsum } = scratch;
+  for (let k = 0; k < holeList.length; k++) {
+    const q = holeList[k]!;
+    wsum[q] = 0;
+    acc[q * 4] = 0;
+    acc[q * 4 + 1] = 0;
+    acc[q * 4 + 2] = 0;
+    acc[q * 4 + 3] = 0;
+  }
+  const sigma2 = costScale(field, r, scratch.sample, quantile);
+  const inv = -1 / (2 * sigma2);
+  for (let k = 0; k < targets.length; k++) {
+    const p = targets[k]!;
+    const px = p % w;
+    const py = (p - px) / w;
+    const x0 = px < r ? -px : -r;
+    const x1 = px + r >= w ? w - 1 - px : r;
+    const y0 = py < r ? -py : -r;
+    const y1 = py + r >= h ? h - 1 - py : r;
+    const count = (x1 - x0 + 1) * (y1 - y0 + 1) * 4;
+    const wt = conf[p]! * Math.exp((cost[p]! / count) * inv) + 1e-30;
+    const s = nnf[p]!;
+    for (let dy = y0; dy <= y1; dy++) {
+      let q = p + dy * w + x0;
+      let si = (s + dy * w + x0) * 4;
+      for (let dx = x0; dx <= x1; dx++) {
+        if (hole[q]) {
+          const qi = q * 4;
+          acc[qi] = acc[qi]! + wt * img[si]!;
+          acc[qi + 1] = acc[qi + 1]! + wt * img[si + 1]!;
+          acc[qi + 2] = acc[qi + 2]! + wt * img[si + 2]!;
+          acc[qi + 3] = acc[qi + 3]! + wt * img[si + 3]!;
+          wsum[q] = wsum[q]! + wt;
+        }
+        q++;
+        si += 4;
+      }
+    }
+  }
+  for (let k = 0; k < holeList.length; k++) {
+    const q = holeList[k]!;
+    const ws = wsum[q]!;
+    if (ws > 0) {
+      const inv2 = 1 / ws;
+      img[q * 4] = acc[q * 4]! * inv2;
+      img[q * 4 + 1] = acc[q * 4 + 1]! * inv2;
+      img[q * 4 + 2] = acc[q * 4 + 2]! * inv2;
+      img[q * 4 + 3] = acc[q * 4 + 3]! * inv2;
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * @byteedit/core public API (runtime-neutral). Node adds createEngine/createWorkerEngine
+ * (src/node.ts); browsers add the onnxruntime-web runtime and the Web Worker client (src/browser.ts).
+ */
+export * from './util/errors';
+export * from './image/geometry';
+export * from './image/image';
+export * from './image/codecs';
+export { resizeImage, resizeMask } from './image/resize';
+export { cropImage, cropMask, padImage, pasteImage, growMask, featherMask } from './image/ops';
+export { colorMatch, compositeThroughMask, rgbToLab, labToRgb } from './image/color';
+export * from './plan/plan';
+export * from './packs/manifest';
+export { loadPack, type LoadedPack } from './packs/load';
+export type { PackSource } from './packs/source';
+export { ClipBpeTokenizer, WordTokenizer, type Tokenizer } from './packs/tokenizers';
+export * from './samplers/types';
+export { createSampler, type Sampler, type SamplerOptions } from './samplers/sampler';
+export { Rng, gaussianNoise, randomSeed, detLog } from './samplers/noise';
+export * from './samplers/schedule';
+export * from './runtime/types';
+export * from './engine/types';
+export { Engine, VERSION, validateRequest, type EngineOptions, type PackResolver } from './engine/engine';
+export { runEdit, composeCandidate, type JobResult } from './engine/run';
+export { WorkerEngineClient, type WorkerHandle } from './worker/client';

@@ -1,0 +1,57 @@
+/**
+ * @byteedit/core for Node: the engine on onnxruntime-node (in-process or in a worker_thread),
+ * packs from folders, plus everything from the shared index.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Engine } from './engine/engine';
+import { NodeOrtRuntime } from './runtime/ort-node';
+import { folderPackSource } from './runtime/node-pack-source';
+import type { DeviceName } from './runtime/types';
+
+export * from './index';
+export { NodeOrtRuntime } from './runtime/ort-node';
+export { FolderPackSource, folderPackSource } from './runtime/node-pack-source';
+export { createWorkerEngine, type WorkerEngineOptions } from './worker/node-client';
+
+/** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src). */
+function modelsDir(): string {
+  for (const up of ['../../../models', '../../models']) {
+    const p = resolve(__dirname, up);
+    if (existsSync(join(p, 'fixtures'))) return p;
+  }
+  return resolve(__dirname, '../../../models');
+}
+
+/**
+ * The embedded default pack: the small pack this project trains (models/packs/byteedit-small) once
+ * it is present, else the random-weight fixture pack (and pack.kind says "fixture").
+ * BYTEEDIT_DEFAULT_PACK overrides it.
+ */
+export function defaultPackPath(): string {
+  if (process.env.BYTEEDIT_DEFAULT_PACK) return resolve(process.env.BYTEEDIT_DEFAULT_PACK);
+  const trained = join(modelsDir(), 'packs', 'byteedit-small');
+  if (existsSync(join(trained, 'pack.json'))) return trained;
+  return join(modelsDir(), 'fixtures', 'tiny-sd-diffusers');
+}
+
+export interface NodeEngineOptions {
+  /** Pack folder used when a request names none (default: defaultPackPath()). */
+  pack?: string;
+  device?: DeviceName;
+  maxPixels?: number;
+}
+
+let sharedRuntime: NodeOrtRuntime | null = null;
+
+/** An in-process engine. Prefer createWorkerEngine in servers and UIs (keeps the main thread free). */
+export function createEngine(options: NodeEngineOptions = {}): Engine {
+  sharedRuntime ??= new NodeOrtRuntime();
+  const fallback = options.pack ?? defaultPackPath();
+  return new Engine({
+    runtime: sharedRuntime,
+    packs: (ref) => folderPackSource(ref ?? fallback),
+    device: options.device,
+    maxPixels: options.maxPixels,
+  });
+}

@@ -1,0 +1,53 @@
+/** Starts the engine in a Node worker_thread and wraps it with the queueing client. */
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/umd/node-adapter';
+import type { DeviceName } from '../runtime/types';
+import type { EngineApi } from '../engine/types';
+import { WorkerEngineClient, type WorkerHandle } from './client';
+import type { WorkerApi } from './protocol';
+
+export interface WorkerEngineOptions {
+  /** Default pack (folder) when a request names none. */
+  pack?: string;
+  device?: DeviceName;
+  maxPixels?: number;
+  /** Path of the built worker entry (default: dist/node/worker.js next to this bundle). */
+  workerPath?: string;
+}
+
+export interface NodeWorkerData {
+  pack?: string;
+  device?: DeviceName;
+  maxPixels?: number;
+}
+
+export function startNodeWorker(options: WorkerEngineOptions): WorkerHandle {
+  const data: NodeWorkerData = { pack: options.pack, device: options.device, maxPixels: options.maxPixels };
+  const worker = new Worker(options.workerPath ?? join(__dirname, 'worker.js'), { workerData: data });
+  const api = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
+  let exited = false;
+  const exitCallbacks: ((reason: string) => void)[] = [];
+  const fire = (reason: string): void => {
+    if (exited) return;
+    exited = true;
+    for (const cb of exitCallbacks) cb(reason);
+  };
+  worker.on('error', (err) => fire(`error: ${err.message}`));
+  worker.on('exit', (code) => fire(`exit code ${code}`));
+  return {
+    api,
+    onExit: (cb) => exitCallbacks.push(cb),
+    async terminate() {
+      exited = true;
+      api[Comlink.releaseProxy]();
+      await worker.terminate();
+    },
+  };
+}
+
+/** An engine running in a worker_thread: the main thread stays free; a crash fails only its job. */
+export async function createWorkerEngine(options: WorkerEngineOptions = {}): Promise<EngineApi> {
+  return new WorkerEngineClient(() => startNodeWorker(options));
+}
