@@ -1,0 +1,185 @@
+import { patchMatchFill, type FillHooks } from '../src/fill/index';
+import { createImage, createMask, type Mask, type RgbaImage } from '../src/image/image';
+import { SdkError } from '../src/util/errors';
+
+/** Diagonal stripes (period 8) with a deterministic sprinkle of noise: a texture with structure. */
+function texture(width: number, height: number): RgbaImage {
+  const img = createImage(width, height);
+  let s = 99;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      s = (Math.imul(s, 1103515245) + 12345) | 0;
+      const o = (y * width + x) * 4;
+      const stripe = (x + y) % 8 < 4 ? 200 : 50;
+      img.data[o] = stripe + ((s >>> 16) % 9);
+      img.data[o + 1] = 255 - stripe;
+      img.data[o + 2] = 60 + y;
+      img.data[o + 3] = 255;
+    }
+  }
+  return img;
+}
+
+function box(width: number, height: number, x: number, y: number, w: number, h: number, value = 255): Mask {
+  const data = new Uint8Array(width * height);
+  for (let yy = y; yy < y + h; yy++) for (let xx = x; xx < x + w; xx++) data[yy * width + xx] = value;
+  return createMask(width, height, data);
+}
+
+/** Sets the pixels under the mask to garbage, as an editor would hand us an object to remove. */
+function damaged(img: RgbaImage, mask: Mask): RgbaImage {
+  const out = createImage(img.width, img.height, new Uint8ClampedArray(img.data));
+  for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) out.data.set([255, 0, 255, 255], i * 4);
+  return out;
+}
+
+function maskedMse(a: RgbaImage, b: RgbaImage, mask: Mask): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < mask.data.length; i++) {
+    if (!mask.data[i]) continue;
+    for (let c = 0; c < 3; c++) sum += (a.data[i * 4 + c]! - b.data[i * 4 + c]!) ** 2;
+    n += 3;
+  }
+  return sum / n;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (e) {
+    expect(e).toBeInstanceOf(SdkError);
+    return (e as SdkError).code;
+  }
+  throw new Error('expected the fill to fail');
+}
+
+describe('patchMatchFill', () => {
+  it('leaves every pixel outside the mask byte-identical and does not touch its input', async () => {
+    const truth = texture(96, 80);
+    const mask = box(96, 80, 30, 20, 25, 30);
+    const input = damaged(truth, mask);
+    const before = new Uint8ClampedArray(input.data);
+    const out = await patchMatchFill(input, mask, { seed: 3 });
+    expect(out).not.toBe(input);
+    expect(Buffer.from(input.data).equals(Buffer.from(before))).toBe(true);
+    let changed = 0;
+    for (let i = 0; i < mask.data.length; i++) {
+      if (mask.data[i]) continue;
+      for (let c = 0; c < 4; c++) if (out.data[i * 4 + c] !== input.data[i * 4 + c]) changed++;
+    }
+    expect(changed).toBe(0);
+    // and the garbage under the mask is gone
+    let magenta = 0;
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i] && out.data[i * 4] === 255 && out.data[i * 4 + 1] === 0) magenta++;
+    expect(magenta).toBe(0);
+  });
+
+  it('is deterministic for a seed', async () => {
+    const mask = box(80, 64, 20, 16, 30, 20);
+    const input = damaged(texture(80, 64), mask);
+    const a = await patchMatchFill(input, mask, { seed: 42 });
+    const b = await patchMatchFill(input, mask, { seed: 42 });
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
+  });
+
+  it('fills a textured image far better than the mean colour would', async () => {
+    const truth = texture(128, 128);
+    const mask = box(128, 128, 48, 48, 32, 32);
+    const out = await patchMatchFill(damaged(truth, mask), mask, { seed: 1 });
+    const mean = createImage(128, 128, new Uint8ClampedArray(truth.data));
+    const avg = [0, 0, 0];
+    let n = 0;
+    for (let i = 0; i < mask.data.length; i++) {
+      if (mask.data[i]) continue;
+      for (let c = 0; c < 3; c++) avg[c]! += truth.data[i * 4 + c]!;
+      n++;
+    }
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) mean.data.set([avg[0]! / n, avg[1]! / n, avg[2]! / n, 255], i * 4);
+    const fillMse = maskedMse(out, truth, mask);
+    const meanMse = maskedMse(mean, truth, mask);
+    expect(fillMse).toBeLessThan(meanMse / 10);
+  });
+
+  it('blends soft mask values between the input and the fill', async () => {
+    const w = 64;
+    const input = createImage(w, w);
+    for (let i = 0; i < w * w; i++) input.data.set([200, 200, 200, 255], i * 4);
+    const data = new Uint8Array(w * w);
+    for (let y = 20; y < 40; y++) for (let x = 20; x < 40; x++) data[y * w + x] = x < 30 ? 255 : 128;
+    for (let i = 0; i < data.length; i++) if (data[i]) input.data.set([0, 0, 0, 255], i * 4);
+    const out = await patchMatchFill(input, createMask(w, w, data));
+    expect(out.data[(25 * w + 25) * 4]).toBe(200); // 255: all fill
+    expect(Math.abs(out.data[(25 * w + 35) * 4]! - 100)).toBeLessThanOrEqual(1); // 128: half way
+  });
+
+  it('never copies from the excluded region', async () => {
+    const w = 80;
+    const input = createImage(w, w);
+    for (let y = 0; y < w; y++) for (let x = 0; x < w; x++) input.data.set(x < w / 2 ? [220, 30, 30, 255] : [30, 220, 30, 255], (y * w + x) * 4);
+    const mask = box(w, w, 30, 30, 20, 20);
+    const exclude = box(w, w, w / 2, 0, w / 2, w);
+    const out = await patchMatchFill(input, mask, { exclude, seed: 5 });
+    for (let i = 0; i < mask.data.length; i++) {
+      if (!mask.data[i]) continue;
+      expect(out.data[i * 4]).toBeGreaterThan(200);
+      expect(out.data[i * 4 + 1]).toBeLessThan(50);
+    }
+  });
+
+  it('extends a canvas (outpainting): transparent margin becomes opaque texture', async () => {
+    const truth = texture(96, 64);
+    const input = createImage(96, 64, new Uint8ClampedArray(truth.data));
+    const mask = box(96, 64, 76, 0, 20, 64);
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i]) input.data.set([0, 0, 0, 0], i * 4);
+    const out = await patchMatchFill(input, mask, { seed: 2 });
+    let transparent = 0;
+    for (let i = 0; i < mask.data.length; i++) if (mask.data[i] && out.data[i * 4 + 3] !== 255) transparent++;
+    expect(transparent).toBe(0);
+    expect(maskedMse(out, truth, mask)).toBeLessThan(500);
+  });
+
+  it('reports progress up to its total and can be cancelled mid-fill', async () => {
+    const mask = box(160, 160, 50, 50, 60, 60);
+    const input = damaged(texture(160, 160), mask);
+    const seen: Array<[number, number]> = [];
+    await patchMatchFill(input, mask, {}, { onProgress: (d, t) => seen.push([d, t]) });
+    const total = seen[0]![1];
+    expect(seen[seen.length - 1]).toEqual([total, total]);
+
+    let calls = 0;
+    const hooks: FillHooks = {
+      onProgress: (done) => {
+        if (done >= 2) calls++;
+      },
+      isCancelled: () => calls > 0,
+    };
+    expect(await codeOf(patchMatchFill(input, mask, {}, hooks))).toBe('cancelled');
+  });
+
+  it('yields to the event loop so a cancel message can arrive', async () => {
+    const mask = box(256, 256, 64, 64, 128, 128);
+    const input = damaged(texture(256, 256), mask);
+    let cancelled = false;
+    setTimeout(() => {
+      cancelled = true;
+    }, 1);
+    let finished = false;
+    const code = await codeOf(
+      patchMatchFill(input, mask, { iterations: 20 }, { isCancelled: () => cancelled }).finally(() => {
+        finished = true;
+      }),
+    );
+    expect(code).toBe('cancelled');
+    expect(finished).toBe(true);
+  });
+
+  it('rejects a mask of another size, an empty mask and bad options with clear codes', async () => {
+    const img = texture(32, 32);
+    expect(await codeOf(patchMatchFill(img, box(31, 32, 4, 4, 4, 4)))).toBe('mask_size_mismatch');
+    expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { exclude: box(16, 16, 0, 0, 1, 1) }))).toBe('mask_size_mismatch');
+    expect(await codeOf(patchMatchFill(img, createMask(32, 32)))).toBe('mask_empty');
+    expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { patchSize: 6 }))).toBe('invalid_argument');
+    expect(await codeOf(patchMatchFill(img, box(32, 32, 0, 0, 32, 32)))).toBe('invalid_argument');
+  });
+});
