@@ -1,0 +1,34 @@
+/**
+ * The bridge's one seam to @byteedit/core: every engine type and codec the server uses comes
+ * through here, so the dependency direction (bridge → core) is visible in one file.
+ */
+export type {
+  Candidate,
+  Capabilities,
+  EditMode,
+  EditRequest,
+  EngineApi,
+  ErrorCode,
+  JobEvent,
+  JobSummary,
+  Margins,
+  Mask,
+  RgbaImage,
+  SerializedError,
+  DeviceName,
+} from '@byteedit/core';
+import * as core from '@byteedit/core';
+// The package's "types" entry is the runtime-neutral index; the Node-only factory is typed from
+// the Node entry (what '@byteedit/core' resolves to at run time: dist/node/index.js).
+import type * as nodeCore from '@byteedit/core/src/node';
+export const createWorkerEngine: typeof nodeCore.createWorkerEngine = (core as unknown as typeof nodeCore).createWorkerEngine;
+export {
+  ERROR_CODES,
+  SdkError,
+  composeCandidate,
+  decodeImage,
+  encodeGrayPng,
+  encodePng,
+  maskFromImage,
+  serializeError,
+} from '@byteedit/core';

@@ -1,0 +1,71 @@
+/**
+ * Who may talk to the bridge. Three independent checks, each answering with a message that says
+ * what to do:
+ * - Host header: only loopback names with our port (defeats DNS rebinding: a web page whose name
+ *   resolves to 127.0.0.1 still sends its own name as Host).
+ * - Origin: browsers always send it cross-origin; only allowlisted origins (Figma's "null",
+ *   configured plug-in origins) get CORS headers, others are refused. Never "*".
+ * - Bearer token: from the per-user bridge.json; required on everything except GET /v1/health.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { HttpError } from './errors';
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+export function allowedHostValues(port: number, extraHosts: readonly string[]): Set<string> {
+  const names = [...LOOPBACK_NAMES, ...extraHosts.map((h) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h))];
+  return new Set(names.map((n) => `${n.toLowerCase()}:${port}`));
+}
+
+export function checkHost(req: IncomingMessage, allowed: Set<string>, port: number): void {
+  const host = (req.headers.host ?? '').toLowerCase();
+  if (!allowed.has(host)) {
+    throw new HttpError(403, 'forbidden_host', `Host "${req.headers.host ?? ''}" is not allowed: connect to http://127.0.0.1:${port} (the bridge only answers loopback names, to block DNS rebinding)`);
+  }
+}
+
+/** Returns the CORS headers for an allowed Origin, {} when there is none; throws for others. */
+export function corsHeaders(req: IncomingMessage, allowedOrigins: ReadonlySet<string>): Record<string, string> {
+  const origin = req.headers.origin;
+  if (origin === undefined) return {};
+  if (!allowedOrigins.has(origin)) {
+    throw new HttpError(403, 'forbidden_origin', `Origin "${origin}" is not in this bridge's allowlist; start it with --allow-origin ${origin} if this page should use it`);
+  }
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Expose-Headers': 'Retry-After, X-Image-Width, X-Image-Height, X-Region-X, X-Region-Y',
+    Vary: 'Origin',
+  };
+}
+
+export function preflightHeaders(): Record<string, string> {
+  return {
+    'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID',
+    'Access-Control-Max-Age': '600',
+  };
+}
+
+export function checkToken(req: IncomingMessage, token: string, queryToken: string | null, tokenFile: string): void {
+  const header = req.headers.authorization;
+  let presented: string | null = null;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    presented = m?.[1] ?? null;
+  } else {
+    presented = queryToken;
+  }
+  const expected = Buffer.from(token);
+  const given = Buffer.from(presented ?? '');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new HttpError(
+      401,
+      'unauthorized',
+      presented === null
+        ? `missing "Authorization: Bearer <token>" header; the token is in ${tokenFile}`
+        : `wrong token; read the current token from ${tokenFile} (it changes each time the bridge starts)`,
+      { 'WWW-Authenticate': 'Bearer realm="byteedit"' },
+    );
+  }
+}

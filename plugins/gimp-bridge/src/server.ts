@@ -1,0 +1,409 @@
+/**
+ * The bridge server: node:http on loopback, in front of one EngineApi (by default the core's
+ * worker-thread engine, FIFO, one job at a time per device). Routes, security checks, job
+ * submission, SSE and results. See openapi.yaml for the contract.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { composeCandidate, createWorkerEngine, decodeImage, encodeGrayPng, encodePng, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
+import { bridgeFilePath, configDir, removeBridgeFile, writeBridgeFile } from './config-file';
+import { buildEditRequest } from './decode-input';
+import { HttpError, toHttpError } from './errors';
+import { readBody, sendBytes, sendError, sendJson } from './http-util';
+import { parseJsonBody, parseMultipartBody } from './job-request';
+import { JobStore, isTerminal, jobWire, type JobRecord, type WireEvent } from './job-store';
+import { loadPack, packWire, servePackFile, type PackInfo } from './packs';
+import { allowedHostValues, checkHost, checkToken, corsHeaders, preflightHeaders } from './security';
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. Default 7860. */
+  port?: number;
+  /** Interface to bind. Default 127.0.0.1; anything else is the caller's explicit choice. */
+  host?: string;
+  /** The engine to serve; default: the core's worker engine on `device`. Owned (disposed) only when created here. */
+  engine?: EngineApi;
+  device?: DeviceName;
+  /** Pack folders; the first is the default. Clients refer to packs by name. */
+  packs?: string[];
+  /** Bearer token; default: 32 random bytes, base64url. */
+  token?: string;
+  /** Where bridge.json goes; default: the per-user config dir. */
+  configDir?: string;
+  /** Write bridge.json (default true). */
+  writeBridgeFile?: boolean;
+  /** Origins allowed by CORS in addition to "null" (Figma's plug-in iframe). */
+  allowOrigins?: string[];
+  /** Host names accepted in the Host header besides the loopback names. */
+  allowHosts?: string[];
+  maxBodyBytes?: number;
+  maxPixels?: number;
+  /** Queued plus running jobs; more are refused with 429. */
+  maxActiveJobs?: number;
+  resultTtlMs?: number;
+  maxResultBytes?: number;
+  maxFinishedJobs?: number;
+  heartbeatMs?: number;
+  /** How long close() waits for a running job before cancelling it. */
+  drainTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface CloseOptions {
+  /** drain: let the running job finish (up to drainTimeoutMs); cancel: cancel it now. Queued jobs are always cancelled. */
+  mode?: 'drain' | 'cancel';
+}
+
+export interface BridgeServer {
+  url: string;
+  port: number;
+  host: string;
+  token: string;
+  bridgeFile: string | null;
+  packs: string[];
+  stats(): { jobs: number; active: number; bytes: number };
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export const DEFAULTS = {
+  port: 7860,
+  host: '127.0.0.1',
+  maxBodyBytes: 96 * 1024 * 1024,
+  // 16 MP: the plug-ins send the context region around a selection, not whole documents.
+  maxPixels: 16_777_216,
+  maxActiveJobs: 16,
+  resultTtlMs: 15 * 60_000,
+  maxResultBytes: 512 * 1024 * 1024,
+  maxFinishedJobs: 200,
+  heartbeatMs: 15_000,
+  drainTimeoutMs: 30_000,
+};
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  auth: boolean;
+  handler: (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray, url: URL, cors: Record<string, string>) => Promise<void> | void;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<BridgeServer> {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const log = options.log ?? (() => undefined);
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const packs: PackInfo[] = (options.packs ?? []).map(loadPack);
+  const packByName = new Map(packs.map((p) => [p.name, p]));
+  const allowedOrigins = new Set(['null', ...(options.allowOrigins ?? [])]);
+  const ownsEngine = !options.engine;
+  const engine = options.engine ?? (await createWorkerEngine({ pack: packs[0]?.dir, device: options.device }));
+  const capabilities: Capabilities = await engine.capabilities();
+  const store = new JobStore({ ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, maxFinished: o.maxFinishedJobs });
+  const unsubscribe = await engine.subscribe((event: JobEvent) => store.handle(event));
+  const dir = options.configDir ?? configDir();
+  const bridgeFile = options.writeBridgeFile === false ? null : bridgeFilePath(dir);
+
+  let reserved = 0;
+  let closing = false;
+  const sockets = new Set<Socket>();
+  const streams = new Set<ServerResponse>();
+
+  let port = 0;
+  let allowedHosts = new Set<string>();
+  const host = o.host;
+
+  const routes: Route[] = [
+    { method: 'GET', pattern: /^\/v1\/health$/, auth: false, handler: health },
+    { method: 'GET', pattern: /^\/v1\/packs$/, auth: true, handler: listPacks },
+    { method: 'GET', pattern: /^\/v1\/packs\/([^/]+)\/files\/(.+)$/, auth: true, handler: packFile },
+    { method: 'HEAD', pattern: /^\/v1\/packs\/([^/]+)\/files\/(.+)$/, auth: true, handler: packFile },
+    { method: 'POST', pattern: /^\/v1\/jobs$/, auth: true, handler: submit },
+    { method: 'GET', pattern: /^\/v1\/jobs$/, auth: true, handler: listJobs },
+    { method: 'GET', pattern: /^\/v1\/jobs\/([\w-]+)$/, auth: true, handler: getJob },
+    { method: 'DELETE', pattern: /^\/v1\/jobs\/([\w-]+)$/, auth: true, handler: cancelJob },
+    { method: 'GET', pattern: /^\/v1\/jobs\/([\w-]+)\/events$/, auth: true, handler: events },
+    { method: 'GET', pattern: /^\/v1\/jobs\/([\w-]+)\/results\/(\d+)$/, auth: true, handler: result },
+  ];
+
+  function health(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    sendJson(
+      res,
+      200,
+      {
+        status: closing ? 'shutting_down' : 'ok',
+        service: 'byteedit-bridge',
+        version: capabilities.version,
+        devices: capabilities.devices,
+        modes: capabilities.modes,
+        packs: packs.map((p) => p.name),
+        queue: { active: store.active().length + reserved, max: o.maxActiveJobs },
+        limits: { maxBodyBytes: o.maxBodyBytes, maxPixels: o.maxPixels },
+      },
+      cors,
+    );
+  }
+
+  function listPacks(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    sendJson(res, 200, { packs: packs.map((p, i) => packWire(p, i === 0)) }, cors);
+  }
+
+  function packFile(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    const name = decodeURIComponent(m[1]!);
+    const pack = packByName.get(name);
+    if (!pack) throw unknownPack(name);
+    servePackFile(req, res, pack, decodeURIComponent(m[2]!), cors);
+  }
+
+  function unknownPack(name: string): HttpError {
+    return new HttpError(404, 'pack_not_found', `no pack named "${name}" on this bridge; known packs: ${packs.map((p) => p.name).join(', ') || '(none: start the bridge with --pack DIR)'}`);
+  }
+
+  async function submit(req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
+    if (closing) throw new HttpError(503, 'shutting_down', 'the bridge is shutting down; start it again and resubmit', { 'Retry-After': '5' });
+    if (store.active().length + reserved >= o.maxActiveJobs) {
+      throw new HttpError(429, 'queue_full', `${o.maxActiveJobs} jobs are already queued or running; retry after one finishes`, { 'Retry-After': '2' });
+    }
+    reserved++;
+    try {
+      const body = await readBody(req, o.maxBodyBytes);
+      const type = (req.headers['content-type'] ?? '').toLowerCase();
+      const input = type.startsWith('multipart/form-data')
+        ? parseMultipartBody(body, req.headers['content-type']!)
+        : type === '' || type.startsWith('application/json')
+          ? parseJsonBody(body)
+          : (() => {
+              throw new HttpError(415, 'malformed_request', `unsupported Content-Type "${type}"; send application/json or multipart/form-data`);
+            })();
+      let packDir: string | undefined;
+      if (input.params.pack !== undefined) {
+        const pack = packByName.get(input.params.pack);
+        if (!pack) throw unknownPack(input.params.pack);
+        packDir = pack.dir;
+      } else {
+        packDir = packs[0]?.dir;
+      }
+      const request = buildEditRequest(input, o.maxPixels, packDir);
+      if (closing) throw new HttpError(503, 'shutting_down', 'the bridge is shutting down; start it again and resubmit', { 'Retry-After': '5' });
+      const { width, height } = request.image;
+      const id = await engine.enqueue(request);
+      const record = store.create(id, input.params, input.image, width, height);
+      log(`job ${id} accepted (${input.params.mode}, ${width}x${height})`);
+      sendJson(res, 202, { id, state: record.state, position: record.position, urls: { self: `/v1/jobs/${id}`, events: `/v1/jobs/${id}/events` } }, { ...cors, Location: `/v1/jobs/${id}` });
+    } finally {
+      reserved--;
+    }
+  }
+
+  function listJobs(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    sendJson(res, 200, { jobs: store.all().map((j) => ({ id: j.id, state: j.state, createdAt: new Date(j.createdAt).toISOString() })), stats: store.stats() }, cors);
+  }
+
+  function findJob(id: string): JobRecord {
+    const job = store.get(id);
+    if (!job) {
+      throw new HttpError(404, 'job_not_found', `no job "${id}" on this bridge; finished jobs are kept for ${Math.round(o.resultTtlMs / 60_000)} min (and a restart forgets all jobs): resubmit it`);
+    }
+    return job;
+  }
+
+  function getJob(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    sendJson(res, 200, jobWire(findJob(m[1]!)), cors);
+  }
+
+  async function cancelJob(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
+    const job = findJob(m[1]!);
+    const requested = isTerminal(job.state) ? false : await engine.cancel(job.id);
+    sendJson(res, requested ? 202 : 200, { id: job.id, state: job.state, cancelRequested: requested }, cors);
+  }
+
+  function events(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): void {
+    const job = findJob(m[1]!);
+    const last = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? 0);
+    const previews = url.searchParams.get('previews') === '1';
+    const cancelOnDisconnect = url.searchParams.get('cancelOnDisconnect') === '1';
+    res.writeHead(200, { ...cors, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.write('retry: 2000\n\n');
+    streams.add(res);
+    let ended = false;
+    let unsubscribe: (() => void) | null = null;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      unsubscribe?.();
+      streams.delete(res);
+      res.end();
+    };
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs);
+    heartbeat.unref();
+    unsubscribe = store.subscribe(job, Number.isFinite(last) ? last : 0, (event: WireEvent, preview) => {
+      if (ended) return;
+      if (preview) {
+        if (!previews) return;
+        const png = Buffer.from(encodePng(preview.image)).toString('base64');
+        res.write(`event: preview\ndata: ${JSON.stringify({ type: 'preview', jobId: job.id, candidate: preview.candidate, step: preview.step, width: preview.image.width, height: preview.image.height, png })}\n\n`);
+        return;
+      }
+      res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${event.data}\n\n`);
+      if (event.terminal) end();
+    });
+    if (isTerminal(job.state)) end();
+    req.on('close', () => {
+      if (ended) return;
+      end();
+      // A host that dies (GIMP killing its plug-in on cancel) leaves no one to collect the result.
+      if (cancelOnDisconnect && !isTerminal(job.state)) {
+        log(`job ${job.id}: event stream closed by the client, cancelling`);
+        engine.cancel(job.id).catch(() => undefined);
+      }
+    });
+  }
+
+  function result(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): void {
+    const job = findJob(m[1]!);
+    const n = Number(m[2]);
+    const part = url.searchParams.get('part') ?? 'patch';
+    const format = url.searchParams.get('format') ?? 'png';
+    if (!['patch', 'mask', 'full'].includes(part)) throw new HttpError(400, 'invalid_argument', `part must be patch, mask or full, got "${part}"`);
+    if (!['png', 'raw'].includes(format)) throw new HttpError(400, 'invalid_argument', `format must be png or raw, got "${format}"`);
+    const candidate = job.candidates.get(n);
+    if (!candidate) {
+      if (!isTerminal(job.state)) throw new HttpError(409, 'result_not_ready', `candidate ${n} of job ${job.id} is not ready yet; wait for its "candidate" event`);
+      throw new HttpError(404, 'not_found', `job ${job.id} has no candidate ${n} (state ${job.state}); candidates: ${[...job.candidates.keys()].join(', ') || 'none'}`);
+    }
+    const headers = { ...cors, 'X-Region-X': String(candidate.region.x), 'X-Region-Y': String(candidate.region.y) };
+    if (part === 'mask') {
+      const mask = candidate.mask;
+      const dims = { 'X-Image-Width': String(mask.width), 'X-Image-Height': String(mask.height) };
+      if (format === 'raw') sendBytes(res, 'application/octet-stream', mask.data, { ...headers, ...dims });
+      else sendBytes(res, 'image/png', encodeGrayPng(mask.width, mask.height, mask.data), { ...headers, ...dims });
+      return;
+    }
+    let image = candidate.patch;
+    if (part === 'full') {
+      if (!job.summary) throw new HttpError(409, 'result_not_ready', `the full image of job ${job.id} needs the finished job; wait for its "finished" event`);
+      image = composeCandidate(decodeImage(job.sourcePng, { name: 'image' }), job.summary, candidate);
+      headers['X-Region-X'] = '0';
+      headers['X-Region-Y'] = '0';
+    }
+    const dims = { 'X-Image-Width': String(image.width), 'X-Image-Height': String(image.height) };
+    if (format === 'raw') sendBytes(res, 'application/octet-stream', image.data, { ...headers, ...dims });
+    else sendBytes(res, 'image/png', encodePng(image), { ...headers, ...dims });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let cors: Record<string, string> = {};
+    try {
+      checkHost(req, allowedHosts, port);
+      cors = corsHeaders(req, allowedOrigins);
+      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { ...cors, ...(req.headers.origin !== undefined ? preflightHeaders() : {}), 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+      let pathMatched = false;
+      for (const route of routes) {
+        const m = route.pattern.exec(url.pathname);
+        if (!m) continue;
+        pathMatched = true;
+        if (route.method !== req.method) continue;
+        if (route.auth) checkToken(req, token, route.handler === events ? url.searchParams.get('token') : null, bridgeFile ?? 'the token passed to the bridge');
+        await route.handler(req, res, m, url, cors);
+        return;
+      }
+      if (pathMatched) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${url.pathname}; see openapi.yaml`);
+      throw new HttpError(404, 'not_found', `no endpoint ${req.method} ${url.pathname}; see openapi.yaml (all endpoints start with /v1/)`);
+    } catch (err) {
+      const http = toHttpError(err);
+      if (http.status >= 500) log(`error on ${req.method} ${req.url}: ${http.message}`);
+      http.headers['Vary'] = 'Origin';
+      Object.assign(http.headers, cors);
+      sendError(res, http);
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`unexpected failure: ${String(err)}`);
+      if (!res.headersSent) sendError(res, toHttpError(err));
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (_err, socket: Socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${o.port} on ${host} is already in use: is another bridge running (see ${bridgeFile ?? 'bridge.json'})? pick another with --port`)
+          : err,
+      );
+    };
+    server.once('error', onError);
+    server.listen(o.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (err: unknown) => {
+    unsubscribe();
+    if (ownsEngine) await engine.dispose();
+    throw err;
+  });
+  port = (server.address() as AddressInfo).port;
+  allowedHosts = allowedHostValues(port, [...(options.allowHosts ?? []), ...(isWildcard(host) ? [] : [host])]);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${isWildcard(host) ? '127.0.0.1' : urlHost}:${port}`;
+  if (bridgeFile) writeBridgeFile(bridgeFile, dir, { port, token, pid: process.pid, url, version: capabilities.version });
+
+  const sweeper = setInterval(() => store.sweep(), 30_000);
+  sweeper.unref();
+
+  let closed: Promise<void> | null = null;
+  async function close(closeOptions: CloseOptions = {}): Promise<void> {
+    closed ??= (async () => {
+      closing = true;
+      clearInterval(sweeper);
+      const active = store.active();
+      for (const job of active) if (job.state === 'queued') await engine.cancel(job.id).catch(() => false);
+      const running = store.active();
+      if (running.length > 0) {
+        if (closeOptions.mode === 'cancel') for (const job of running) await engine.cancel(job.id).catch(() => false);
+        const deadline = Date.now() + (closeOptions.mode === 'cancel' ? 5_000 : o.drainTimeoutMs);
+        while (store.active().length > 0 && Date.now() < deadline) await sleep(50);
+        for (const job of store.active()) await engine.cancel(job.id).catch(() => false);
+        const last = Date.now() + 5_000;
+        while (store.active().length > 0 && Date.now() < last) await sleep(50);
+      }
+      for (const stream of streams) stream.end();
+      if (bridgeFile) removeBridgeFile(bridgeFile);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, 1_000).unref();
+      });
+      unsubscribe();
+      if (ownsEngine) await engine.dispose();
+    })();
+    return closed;
+  }
+
+  return { url, port, host, token, bridgeFile, packs: packs.map((p) => p.name), stats: () => store.stats(), close };
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
