@@ -463,12 +463,13 @@ class _Scaled(torch.nn.Module):
         return self.m(*a)
 
 
-def preview_matrix(enc, scaling, clips, texture_pool, size):
-    """Least squares scaled latent -> RGB in [-1, 1] (C rows + bias row)."""
+def preview_matrix(enc, clips, texture_pool, size):
+    """Least squares latent -> RGB in [-1, 1] (C rows + bias row). The core applies it to the
+    sampler's x0 divided by scalingFactor, i.e. to raw vae_encoder outputs, so it is fitted on those."""
     imgs = vae_batch(np.random.default_rng(SEED + 5), clips, texture_pool, size, 48)
     with torch.no_grad():
         x = to_t(imgs)
-        z = enc.cpu()(x) * scaling
+        z = enc.cpu()(x)
     rgb = F.avg_pool2d(x, 4).permute(0, 2, 3, 1).reshape(-1, 3).numpy()
     zz = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]).numpy()
     A = np.concatenate([zz, np.ones((zz.shape[0], 1), np.float32)], 1)
@@ -551,7 +552,7 @@ def main():
         os.makedirs(os.path.join(out, "tokenizer"), exist_ok=True)
         with open(os.path.join(out, "tokenizer", "vocab.json"), "w") as f:
             json.dump(vocab, f, indent=0, sort_keys=False)
-        return preview_matrix(enc, scaling, clips, texture_pool, s)
+        return preview_matrix(enc, clips, texture_pool, s)
 
     preview = sw.run("export", do_export)
     manifest = {

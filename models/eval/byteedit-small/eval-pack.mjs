@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * Evaluates a trained pack through the TypeScript core (core/dist/node, the same engine the CLI
+ * uses) on held-out procedural cases, and scores the results with the oracle.
+ *
+ *   npm run build   # once, so core/dist exists
+ *   node models/eval/byteedit-small/eval-pack.mjs [--pack models/packs/byteedit-small] [--n 24]
+ *        [--steps 20,8,4] [--work /tmp/byteedit-eval] [--json OUT.json]
+ *
+ * Steps: cases.py writes images/masks/prompts; every run goes through createEngine + runEdit
+ * (device cpu, 1 candidate, default scheduler/guidance of the pack, colour match as by default);
+ * wall time is measured around runEdit after one warm-up job (so it excludes session loading);
+ * the pack's reward models score each result (alignment: cosine of the reward towers' embeddings
+ * of the mask's surroundings and the prompt; coherence: mean sigmoid of the coherence map inside
+ * the mask); score.py applies the oracle. Needs /usr/bin/python3 with numpy, Pillow and OpenCV.
+ */
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..', '..');
+const require = createRequire(import.meta.url);
+const core = require(join(repo, 'core', 'dist', 'node', 'index.js'));
+const ort = require('onnxruntime-node');
+
+const { values: a } = parseArgs({
+  options: {
+    pack: { type: 'string', default: join(repo, 'models', 'packs', 'byteedit-small') },
+    n: { type: 'string', default: '24' },
+    steps: { type: 'string', default: '20,8,4' },
+    work: { type: 'string', default: join(os.tmpdir(), 'byteedit-eval') },
+    json: { type: 'string' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
+const pack = resolve(a.pack);
+const work = resolve(a.work);
+const casesDir = join(work, 'cases');
+mkdirSync(join(work, 'out'), { recursive: true });
+execFileSync(a.python, [join(here, 'cases.py'), '--n', a.n, '--size', '512', '--out', casesDir], { stdio: 'inherit' });
+const cases = JSON.parse(readFileSync(join(casesDir, 'cases.json'), 'utf8'));
+const manifest = JSON.parse(readFileSync(join(pack, 'pack.json'), 'utf8'));
+
+const readPng = (p) => core.decodeImage(new Uint8Array(readFileSync(p)), { name: p });
+function readMask(p) {
+  const img = readPng(p);
+  const data = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < data.length; i++) data[i] = img.data[i * 4];
+  return core.withBounds(img.width, img.height, data);
+}
+
+// ---- reward models, run directly with onnxruntime-node on a crop around the mask
+const R = manifest.rewards ?? {};
+const sess = {};
+for (const k of ['image_encoder', 'text_encoder', 'coherence']) if (R[k]) sess[k] = await ort.InferenceSession.create(join(pack, R[k].file));
+const vocab = JSON.parse(readFileSync(join(pack, manifest.components.tokenizer.vocab), 'utf8'));
+const tok = new core.WordTokenizer(vocab, manifest.components.tokenizer.maxLength);
+
+function cropAround(img, mask) {
+  const b = mask.bounds;
+  const side = Math.min(Math.max(img.width, img.height), Math.round(Math.max(b.width, b.height) * 1.5));
+  const x = Math.max(0, Math.min(img.width - side, Math.round(b.x + b.width / 2 - side / 2)));
+  const y = Math.max(0, Math.min(img.height - side, Math.round(b.y + b.height / 2 - side / 2)));
+  const r = { x, y, width: side, height: side };
+  return { img: core.cropImage(img, r), mask: core.cropMask(mask, r) };
+}
+function nchw(img, s, mean, std) {
+  const r = core.resizeImage(img, s, s);
+  const out = new Float32Array(3 * s * s);
+  for (let c = 0; c < 3; c++) for (let i = 0; i < s * s; i++) out[c * s * s + i] = (r.data[i * 4 + c] / 255 - mean[c]) / std[c];
+  return new ort.Tensor('float32', out, [1, 3, s, s]);
+}
+async function rewards(img, mask, prompt) {
+  const out = {};
+  const c = cropAround(img, mask);
+  if (sess.image_encoder && sess.text_encoder && prompt) {
+    const s = R.image_encoder.resolution;
+    const ie = (await sess.image_encoder.run({ pixel_values: nchw(c.img, s, R.image_encoder.mean ?? [0, 0, 0], R.image_encoder.std ?? [1, 1, 1]) })).image_embeds.data;
+    const ids = BigInt64Array.from(tok.encode(prompt), (v) => BigInt(v));
+    const te = (await sess.text_encoder.run({ input_ids: new ort.Tensor('int64', ids, [1, ids.length]) })).text_embeds.data;
+    let dot = 0, ni = 0, nt = 0;
+    for (let i = 0; i < ie.length; i++) { dot += ie[i] * te[i]; ni += ie[i] ** 2; nt += te[i] ** 2; }
+    out.alignment = dot / Math.sqrt(ni * nt);
+  }
+  if (sess.coherence) {
+    const s = R.coherence.resolution;
+    const m = core.resizeMask(c.mask, s, s);
+    const mt = new Float32Array(s * s);
+    for (let i = 0; i < mt.length; i++) mt[i] = m.data[i] > 127 ? 1 : 0;
+    const logits = (await sess.coherence.run({ image: nchw(c.img, s, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]), mask: new ort.Tensor('float32', mt, [1, 1, s, s]) })).logits.data;
+    let sum = 0, n = 0;
+    for (let i = 0; i < mt.length; i++) if (mt[i]) { sum += 1 / (1 + Math.exp(-logits[i])); n++; }
+    out.coherence = n ? sum / n : null;
+  }
+  return out;
+}
+
+// ---- the runs, through the engine
+const engine = core.createEngine({ pack, device: 'cpu' });
+const request = (c, steps) => ({
+  image: readPng(join(casesDir, `${c.id}.png`)),
+  mask: readMask(join(casesDir, `${c.id}-mask.png`)),
+  mode: c.kind === 'edit' ? 'edit' : 'erase',
+  prompt: c.kind === 'edit' ? c.prompt : undefined,
+  steps,
+  seed: 1000 + cases.indexOf(c),
+  candidates: 1,
+  previewEvery: 0,
+});
+const tl = Date.now();
+await core.runEdit(engine, request(cases[0], 2));
+const warmupMs = Date.now() - tl;
+const results = [];
+const steps = a.steps.split(',').map(Number);
+for (const st of steps) {
+  for (const c of cases) {
+    const req = request(c, st);
+    const t0 = performance.now();
+    const res = await core.runEdit(engine, req);
+    const ms = performance.now() - t0;
+    const full = core.composeCandidate(req.image, res.summary, res.candidates[0]);
+    const file = join(work, 'out', `${c.run}-s${st}.png`);
+    writeFileSync(file, core.encodePng(full));
+    results.push({ run: c.run, steps: st, file, ms, ...(await rewards(full, req.mask, c.kind === 'edit' ? c.prompt : '')) });
+  }
+  process.stderr.write(`steps ${st}: ${cases.length} runs done\n`);
+}
+await engine.dispose();
+writeFileSync(join(work, 'results.json'), JSON.stringify(results, null, 1));
+const summary = JSON.parse(execFileSync(a.python, [join(here, 'score.py'), casesDir, join(work, 'results.json')], { encoding: 'utf8' }));
+const report = {
+  pack: manifest.name, packVersion: manifest.version, kind: manifest.kind, device: 'cpu (onnxruntime-node)',
+  cpu: os.cpus()[0]?.model, cores: os.cpus().length, firstJobMs: warmupMs, image: '512x512', cases: cases.length,
+  scheduler: manifest.defaults.scheduler, guidance: manifest.defaults.guidance, byStepCount: summary,
+  date: new Date().toISOString(),
+};
+console.log(JSON.stringify(report, null, 1));
+if (a.json) writeFileSync(a.json, JSON.stringify(report, null, 1) + '\n');
