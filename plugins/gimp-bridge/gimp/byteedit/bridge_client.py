@@ -1,0 +1,211 @@
+"""Talks to the local byteedit bridge: finds it, submits jobs, follows progress, fetches results.
+
+Standard library only (GIMP's bundled Python on Windows and macOS has no pip packages) and no GIMP
+imports, so it can be tested with a plain python3.
+"""
+import base64
+import http.client
+import json
+import os
+import struct
+import sys
+import zlib
+
+START_HINT = "Start it in a terminal with `npx byteedit serve` (in the byteedit folder), then run the filter again."
+
+
+class BridgeError(Exception):
+    """A failure with a message that says what to do; `code` is the bridge's error code."""
+
+    def __init__(self, code, message, status=0):
+        Exception.__init__(self, message)
+        self.code = code
+        self.status = status
+
+
+def config_dir(env=None, platform=None):
+    """Where `byteedit serve` writes bridge.json (kept in step with src/config-file.ts)."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if env.get("BYTEEDIT_CONFIG_DIR"):
+        return env["BYTEEDIT_CONFIG_DIR"]
+    if platform.startswith("win") and env.get("APPDATA"):
+        return os.path.join(env["APPDATA"], "byteedit")
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "byteedit")
+
+
+def read_bridge_file(path=None):
+    path = path or os.path.join(config_dir(), "bridge.json")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        raise BridgeError("not_running", "The byteedit bridge is not running (there is no %s). %s" % (path, START_HINT))
+    except (OSError, ValueError) as e:
+        raise BridgeError("not_running", "Cannot read the byteedit bridge file %s (%s). %s" % (path, e, START_HINT))
+    if not isinstance(info, dict) or "port" not in info or "token" not in info:
+        raise BridgeError("not_running", "The byteedit bridge file %s is incomplete. %s" % (path, START_HINT))
+    info["path"] = path
+    return info
+
+
+def encode_png(width, height, channels, data):
+    """8-bit PNG (channels 1 = grey, 4 = RGBA) with filter 0 rows: small code, C-speed zlib."""
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    stride = width * channels
+    if len(data) != stride * height:
+        raise ValueError("expected %d bytes, got %d" % (stride * height, len(data)))
+    raw = bytearray((stride + 1) * height)
+    for y in range(height):
+        raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)] = data[y * stride:(y + 1) * stride]
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b"")
+
+
+def context_rect(selection, limits, min_pad=32, pad_fraction=0.5):
+    """The region sent to the bridge: the selection's box grown by a margin, clipped to `limits`.
+
+    Rectangles are (x1, y1, x2, y2), exclusive ends. None when the selection misses `limits`.
+    """
+    x1, y1, x2, y2 = selection
+    lx1, ly1, lx2, ly2 = limits
+    if x2 <= lx1 or y2 <= ly1 or x1 >= lx2 or y1 >= ly2:
+        return None
+    pad = max(min_pad, int(pad_fraction * max(x2 - x1, y2 - y1)))
+    return (max(lx1, x1 - pad), max(ly1, y1 - pad), min(lx2, x2 + pad), min(ly2, y2 + pad))
+
+
+def outpaint_rect(width, height, margins, min_band=256):
+    """For outpainting, only bands along the edges that grow are context: their bounding box."""
+    left, top, right, bottom = margins
+    boxes = []
+    if left:
+        boxes.append((0, 0, min(width, max(min_band, 2 * left)), height))
+    if right:
+        boxes.append((max(0, width - max(min_band, 2 * right)), 0, width, height))
+    if top:
+        boxes.append((0, 0, width, min(height, max(min_band, 2 * top))))
+    if bottom:
+        boxes.append((0, max(0, height - max(min_band, 2 * bottom)), width, height))
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+class Bridge:
+    def __init__(self, info, timeout=30.0):
+        self.host = "127.0.0.1"
+        self.port = int(info["port"])
+        self.token = info["token"]
+        self.path = info.get("path", "bridge.json")
+        self.timeout = timeout
+
+    @classmethod
+    def discover(cls):
+        return cls(read_bridge_file())
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (self.host, self.port)
+
+    def _connect(self, timeout=None):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
+
+    def _headers(self, extra=None):
+        h = {"Host": "%s:%d" % (self.host, self.port), "Authorization": "Bearer " + self.token}
+        h.update(extra or {})
+        return h
+
+    def _fail(self, status, body):
+        try:
+            err = json.loads(body.decode("utf-8"))["error"]
+            code, message = err["code"], err["message"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            code, message = "internal", "HTTP %d" % status
+        if status == 401:
+            return BridgeError(code, "The byteedit bridge at %s rejected the token from %s. Restart the bridge (`npx byteedit serve`) so it writes a fresh token, then try again." % (self.url, self.path), status)
+        if status in (429, 503):
+            return BridgeError(code, "The byteedit bridge is busy (%s). Wait for the running jobs to finish and try again." % message, status)
+        return BridgeError(code, "The byteedit bridge could not run this: %s (%s)" % (message, code), status)
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        conn = self._connect()
+        try:
+            headers = self._headers({"Content-Type": content_type} if body is not None else None)
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            if resp.status >= 400:
+                raise self._fail(resp.status, data)
+            return resp, data
+        except (ConnectionError, OSError) as e:
+            if isinstance(e, BridgeError):
+                raise
+            raise BridgeError("not_running", "The byteedit bridge is not running (nothing answers at %s: %s). %s" % (self.url, e, START_HINT))
+        finally:
+            conn.close()
+
+    def json(self, method, path, payload=None):
+        body = None if payload is None else json.dumps(payload).encode("utf-8")
+        return json.loads(self.request(method, path, body)[1].decode("utf-8"))
+
+    def submit(self, image_png, mask_png, params):
+        payload = dict(params)
+        payload["image"] = base64.b64encode(image_png).decode("ascii")
+        if mask_png is not None:
+            payload["mask"] = base64.b64encode(mask_png).decode("ascii")
+        return self.json("POST", "/v1/jobs", payload)["id"]
+
+    def follow(self, job_id, on_event):
+        """Reads the job's SSE stream until a terminal event; returns that event's data.
+
+        cancelOnDisconnect: GIMP kills a plug-in whose progress the user cancels, which closes this
+        connection, and the bridge then cancels the job.
+        """
+        conn = self._connect(timeout=120)
+        try:
+            conn.request("GET", "/v1/jobs/%s/events?cancelOnDisconnect=1" % job_id, headers=self._headers({"Accept": "text/event-stream"}))
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise self._fail(resp.status, resp.read())
+            event, data = None, []
+            while True:
+                raw = resp.readline()
+                if not raw:
+                    raise BridgeError("internal", "The byteedit bridge closed the progress stream early; check the terminal where it runs.")
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "" and event:
+                    payload = json.loads("\n".join(data))
+                    on_event(event, payload)
+                    if event in ("finished", "error", "cancelled"):
+                        return event, payload
+                    event, data = None, []
+        except (ConnectionError, OSError) as e:
+            if isinstance(e, BridgeError):
+                raise
+            raise BridgeError("not_running", "Lost the connection to the byteedit bridge at %s (%s). %s" % (self.url, e, START_HINT))
+        finally:
+            conn.close()
+
+    def job(self, job_id):
+        return self.json("GET", "/v1/jobs/%s" % job_id)
+
+    def result(self, job_id, index, part):
+        """Raw pixels of a candidate part: RGBA rows for 'patch', 8-bit rows for 'mask'."""
+        resp, data = self.request("GET", "/v1/jobs/%s/results/%d?part=%s&format=raw" % (job_id, index, part))
+        return int(resp.getheader("X-Image-Width")), int(resp.getheader("X-Image-Height")), data
+
+    def cancel(self, job_id):
+        try:
+            self.request("DELETE", "/v1/jobs/%s" % job_id)
+        except BridgeError:
+            pass

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""byteedit for GIMP 3: Filters > Generative > Edit Selection..., Erase Selection, Expand Canvas...
+
+Reads the active layer and the (soft) selection, sends only the context region around it to the
+local byteedit bridge (`npx byteedit serve`), shows progress, and inserts every candidate as a new
+layer with a layer mask at the right offset, all in one undo group. Original layers are never
+painted on. Standard library only; the bridge protocol lives in bridge_client.py next to this file.
+"""
+import os
+import sys
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bridge_client  # noqa: E402
+from bridge_client import Bridge, BridgeError  # noqa: E402
+
+PROC_EDIT = "python-fu-byteedit-edit-selection"
+PROC_ERASE = "python-fu-byteedit-erase-selection"
+PROC_EXPAND = "python-fu-byteedit-expand-canvas"
+RGBA = "R'G'B'A u8"
+GREY = "Y u8"
+
+
+def fail(procedure, message):
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error.new_literal(Gimp.PlugIn.error_quark(), message, 0))
+
+
+def read_rgba(drawable, x, y, w, h):
+    """Pixels of drawable-local rectangle as straight RGBA bytes (any precision/type converted by babl)."""
+    return bytes(drawable.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, RGBA, Gegl.AbyssPolicy.NONE))
+
+
+def read_selection(image, x, y, w, h):
+    return bytes(image.get_selection().get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, GREY, Gegl.AbyssPolicy.NONE))
+
+
+def write_buffer(drawable, w, h, fmt, data):
+    buf = drawable.get_buffer()
+    buf.set(Gegl.Rectangle.new(0, 0, w, h), fmt, data)
+    buf.flush()
+
+
+class Job:
+    """One request: what to send, and where its canvas sits in image coordinates."""
+
+    def __init__(self, mode, params):
+        self.mode = mode
+        self.params = params
+        self.image_png = None
+        self.mask_png = None
+        # Image coordinates of the context crop's top-left pixel.
+        self.origin = (0, 0)
+        self.margins = (0, 0, 0, 0)
+
+
+def prepare_selection_job(image, drawable, mode, params):
+    _, offx, offy = drawable.get_offsets()
+    dw, dh = drawable.get_width(), drawable.get_height()
+    _, non_empty, x1, y1, x2, y2 = Gimp.Selection.bounds(image)
+    if not non_empty:
+        raise BridgeError("invalid_argument", "Nothing is selected. Select the area to %s (any selection tool; soft edges are kept) and run the filter again." % mode)
+    limits = (max(0, offx), max(0, offy), min(image.get_width(), offx + dw), min(image.get_height(), offy + dh))
+    rect = bridge_client.context_rect((x1, y1, x2, y2), limits)
+    if rect is None:
+        raise BridgeError("invalid_argument", "The selection does not overlap the active layer. Select an area on the layer you want to %s." % mode)
+    cx1, cy1, cx2, cy2 = rect
+    w, h = cx2 - cx1, cy2 - cy1
+    pixels = read_rgba(drawable, cx1 - offx, cy1 - offy, w, h)
+    sel = read_selection(image, cx1, cy1, w, h)
+    if not any(sel):
+        raise BridgeError("invalid_argument", "The selection does not overlap the active layer. Select an area on the layer you want to %s." % mode)
+    job = Job(mode, params)
+    job.image_png = bridge_client.encode_png(w, h, 4, pixels)
+    job.mask_png = bridge_client.encode_png(w, h, 1, sel)
+    job.origin = (cx1, cy1)
+    return job
+
+
+def prepare_expand_job(image, drawable, margins, params):
+    if not any(margins):
+        raise BridgeError("invalid_argument", "All margins are 0: give at least one margin (in pixels) to expand the canvas by.")
+    _, offx, offy = drawable.get_offsets()
+    dw, dh = drawable.get_width(), drawable.get_height()
+    rect = bridge_client.outpaint_rect(dw, dh, margins)
+    x1, y1, x2, y2 = rect
+    left, top, right, bottom = margins
+    # Margins apply only on the edges the crop shares with the layer.
+    crop_margins = (left if x1 == 0 else 0, top if y1 == 0 else 0, right if x2 == dw else 0, bottom if y2 == dh else 0)
+    w, h = x2 - x1, y2 - y1
+    job = Job("outpaint", dict(params, expand=list(crop_margins)))
+    job.image_png = bridge_client.encode_png(w, h, 4, read_rgba(drawable, x1, y1, w, h))
+    job.origin = (offx + x1, offy + y1)
+    job.margins = margins
+    return job
+
+
+def run_job(bridge, job):
+    """Submits, follows progress in GIMP's progress bar, returns (job json, candidates in rank order)."""
+    Gimp.progress_init("byteedit: sending %s request to %s" % (job.mode, bridge.url))
+    bridge.json("GET", "/v1/health")
+    job_id = bridge.submit(job.image_png, job.mask_png, dict(job.params, mode=job.mode))
+
+    def on_event(kind, data):
+        if kind == "queued" and data.get("position"):
+            Gimp.progress_set_text("byteedit: waiting (%d jobs ahead)" % data["position"])
+        elif kind == "started":
+            Gimp.progress_set_text("byteedit: %s on %s" % (job.mode, data.get("device", "?")))
+        elif kind == "progress" and data.get("of"):
+            Gimp.progress_update(min(1.0, float(data["done"]) / float(data["of"])))
+
+    kind, data = bridge.follow(job_id, on_event)
+    if kind == "error":
+        err = data.get("error") or {}
+        raise BridgeError(err.get("code", "internal"), "byteedit could not %s this: %s" % (job.mode, err.get("message", "unknown error")))
+    if kind == "cancelled":
+        raise BridgeError("cancelled", "The byteedit job was cancelled.")
+    info = bridge.job(job_id)
+    order = info.get("ranking") or [c["index"] for c in info["candidates"]]
+    by_index = dict((c["index"], c) for c in info["candidates"])
+    return job_id, info, [by_index[i] for i in order if i in by_index]
+
+
+def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
+    """Adds one layer (with layer mask) per candidate above `drawable`; best on top and visible."""
+    summary = info.get("summary") or {}
+    sx = summary.get("sourceOffset", {}).get("x", 0)
+    sy = summary.get("sourceOffset", {}).get("y", 0)
+    left, top = job.margins[0], job.margins[1]
+    layer_type = Gimp.ImageType.GRAYA_IMAGE if image.get_base_type() == Gimp.ImageBaseType.GRAY else Gimp.ImageType.RGBA_IMAGE
+    parent = drawable.get_parent()
+    position = image.get_item_position(drawable)
+    label = (job.params.get("prompt") or job.mode)[:40]
+    layers = []
+    for rank in reversed(range(len(candidates))):
+        c = candidates[rank]
+        r = c["region"]
+        w, h, patch = bridge.result(job_id, c["index"], "patch")
+        mw, mh, mask = bridge.result(job_id, c["index"], "mask")
+        if (w, h) != (r["width"], r["height"]) or (mw, mh) != (w, h):
+            raise BridgeError("internal", "The bridge sent a candidate of the wrong size (%dx%d for a %dx%d region)." % (w, h, r["width"], r["height"]))
+        layer = Gimp.Layer.new(image, "byteedit %s #%d: %s (seed %d)" % (job.mode, rank + 1, label, c["seed"]), w, h, layer_type, 100.0, Gimp.LayerMode.NORMAL)
+        image.insert_layer(layer, parent, position)
+        # Canvas → image coordinates: the crop's origin, minus where the source sits on the canvas,
+        # plus the shift the canvas resize gave everything (outpaint).
+        layer.set_offsets(job.origin[0] + left + r["x"] - sx, job.origin[1] + top + r["y"] - sy)
+        write_buffer(layer, w, h, RGBA, patch)
+        layer_mask = layer.create_mask(Gimp.AddMaskType.BLACK)
+        layer.add_mask(layer_mask)
+        write_buffer(layer_mask, w, h, GREY, mask)
+        layer.update(0, 0, w, h)
+        layer.set_visible(rank == 0)
+        layers.append(layer)
+    return layers
+
+
+def run(procedure, run_mode, image, drawables, config, mode):
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        gi.require_version("GimpUi", "3.0")
+        from gi.repository import GimpUi
+
+        GimpUi.init("byteedit")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, procedure.get_menu_label().replace("_", "").rstrip("."))
+        dialog.fill(None)
+        if not dialog.run():
+            dialog.destroy()
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+        dialog.destroy()
+    if len(drawables) != 1:
+        return fail(procedure, "byteedit works on one layer: select exactly one layer and try again.")
+    drawable = drawables[0]
+    if not isinstance(drawable, Gimp.Layer):
+        return fail(procedure, "byteedit works on layers, not on channels or masks: select the layer itself and try again.")
+    params = {}
+    for arg, key in (("candidates", "candidates"), ("steps", "steps"), ("seed", "seed")):
+        value = config.get_property(arg)
+        if value is not None and value >= (1 if arg != "seed" else 0):
+            params[key] = value
+    pack = config.get_property("pack")
+    if pack:
+        params["pack"] = pack
+    if mode in ("edit", "outpaint"):
+        prompt = config.get_property("prompt")
+        if prompt:
+            params["prompt"] = prompt
+    if mode == "edit" and not params.get("prompt"):
+        return fail(procedure, "Edit Selection needs a prompt that describes what to paint into the selection.")
+    try:
+        bridge = Bridge.discover()
+        if mode == "outpaint":
+            margins = tuple(config.get_property(n) for n in ("margin-left", "margin-top", "margin-right", "margin-bottom"))
+            job = prepare_expand_job(image, drawable, margins, params)
+        else:
+            job = prepare_selection_job(image, drawable, mode, params)
+        job_id, info, candidates = run_job(bridge, job)
+        if not candidates:
+            raise BridgeError("internal", "The bridge finished without any candidate; check the terminal where it runs.")
+        image.undo_group_start()
+        try:
+            if mode == "outpaint":
+                left, top, right, bottom = job.margins
+                image.resize(image.get_width() + left + right, image.get_height() + top + bottom, left, top)
+            insert_candidates(image, drawable, bridge, job, job_id, info, candidates)
+        finally:
+            image.undo_group_end()
+        Gimp.progress_end()
+        Gimp.displays_flush()
+    except BridgeError as e:
+        return fail(procedure, str(e))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+
+def add_common_args(procedure, candidates_default):
+    rw = GObject.ParamFlags.READWRITE
+    procedure.add_int_argument("candidates", "_Candidates", "How many alternatives to make (one layer each)", 1, 8, candidates_default, rw)
+    procedure.add_int_argument("steps", "_Steps", "Sampling steps (0 = the pack's default)", 0, 150, 0, rw)
+    procedure.add_int_argument("seed", "S_eed", "Random seed (-1 = random)", -1, 2147483647, -1, rw)
+    procedure.add_string_argument("pack", "_Pack", "Model pack served by the bridge (empty = its default)", "", rw)
+
+
+class ByteEdit(Gimp.PlugIn):
+    def do_query_procedures(self):
+        return [PROC_EDIT, PROC_ERASE, PROC_EXPAND]
+
+    def do_set_i18n(self, name):
+        return False
+
+    def do_create_procedure(self, name):
+        mode = {PROC_EDIT: "edit", PROC_ERASE: "erase", PROC_EXPAND: "outpaint"}[name]
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, lambda p, rm, img, dr, cfg, data: run(p, rm, img, dr, cfg, mode), None)
+        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_attribution("byteedit", "byteedit contributors", "2026")
+        rw = GObject.ParamFlags.READWRITE
+        if mode == "edit":
+            procedure.set_menu_label("_Edit Selection...")
+            procedure.set_documentation("Repaint the selection from a prompt", "Sends the selection and its surroundings to the local byteedit bridge and adds each result as a new layer with a layer mask.", name)
+            procedure.add_string_argument("prompt", "_Prompt", "What to paint into the selection", "", rw)
+            add_common_args(procedure, 2)
+        elif mode == "erase":
+            procedure.set_menu_label("E_rase Selection")
+            procedure.set_documentation("Remove what is selected", "Fills the selection with plausible background through the local byteedit bridge, as new layers with layer masks.", name)
+            add_common_args(procedure, 1)
+        else:
+            procedure.set_menu_label("E_xpand Canvas...")
+            procedure.set_documentation("Grow the canvas and paint the new border", "Enlarges the canvas by the margins and outpaints the new area through the local byteedit bridge, as new layers.", name)
+            for side in ("left", "top", "right", "bottom"):
+                procedure.add_int_argument("margin-" + side, "Margin " + side, "Pixels to add on the %s" % side, 0, 4096, 0 if side in ("top", "bottom") else 128, rw)
+            procedure.add_string_argument("prompt", "_Prompt", "What the new area shows (optional)", "", rw)
+            add_common_args(procedure, 1)
+        # The menu path needs the label first.
+        procedure.add_menu_path("<Image>/Filters/Generative")
+        return procedure
+
+
+Gimp.main(ByteEdit.__gtype__, sys.argv)

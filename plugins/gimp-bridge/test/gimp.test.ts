@@ -1,0 +1,240 @@
+/**
+ * End to end with real GIMP 3.0: a Debian trixie root (scripts/setup-gimp-chroot.sh, made once and
+ * reused), the plug-in installed by the documented installer, `byteedit serve` with the fixture
+ * pack on a random loopback port, and gimp-console-3.0 in batch mode calling the three procedures
+ * on a PNG with a (soft) selection. GIMP's exit code says nothing about a failed procedure, so the
+ * batch script records each returned status and the layers, and this test checks pixels, masks
+ * and offsets against what the bridge produced.
+ *
+ * Needs root (chroot). BYTEEDIT_SKIP_GIMP=1 skips it explicitly; otherwise a missing prerequisite fails.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { encodePng } from '@byteedit/core';
+import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
+import { http } from './helpers';
+
+const REPO = resolve(PACKAGE_DIR, '../..');
+const ROOT = process.env.GIMP_ROOT ?? join(REPO, '.cache', 'gimp-root');
+const W = 160;
+const H = 120;
+
+interface LayerInfo {
+  name: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  visible: boolean;
+  rgba: string;
+  mask: string | null;
+}
+interface ImageInfo {
+  width: number;
+  height: number;
+  layers: LayerInfo[];
+}
+interface Run {
+  name: string;
+  status: string;
+  error: string | null;
+  before: ImageInfo;
+  after: ImageInfo;
+}
+
+/** A small scene: sky gradient, ground, a sun disk and some texture, so crops are recognisable. */
+function scene(): { width: number; height: number; data: Uint8ClampedArray } {
+  const data = new Uint8ClampedArray(W * H * 4);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const o = (y * W + x) * 4;
+      const sun = Math.hypot(x - 80, y - 60) < 22;
+      const ground = y > 85;
+      const tex = ((x * 13) ^ (y * 7)) & 15;
+      data[o] = sun ? 235 : ground ? 60 + tex : 90 + x / 4;
+      data[o + 1] = sun ? 190 : ground ? 120 + tex : 150 + y / 3;
+      data[o + 2] = sun ? 40 : ground ? 50 : 230 - tex;
+      data[o + 3] = 255;
+    }
+  }
+  return { width: W, height: H, data };
+}
+
+const maybe = process.env.BYTEEDIT_SKIP_GIMP === '1' ? describe.skip : describe;
+
+maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
+  jest.setTimeout(600_000);
+  let bridge: ChildBridge;
+  let work: string;
+  let inside: string;
+  let runs: Record<string, Run>;
+  let installOutput: string;
+
+  const picture = scene();
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'usr', 'bin', 'gimp-console-3.0'))) {
+      execFileSync('bash', [join(REPO, 'scripts', 'setup-gimp-chroot.sh')], { stdio: 'inherit', env: { ...process.env, GIMP_ROOT: ROOT }, timeout: 600_000 });
+    }
+    buildCli();
+    mkdirSync(join(ROOT, 'work'), { recursive: true });
+    work = mkdtempSync(join(ROOT, 'work', 'byteedit-e2e-'));
+    inside = `/work/${basename(work)}`;
+    mkdirSync(join(work, 'config'));
+    mkdirSync(join(work, 'profile'));
+    writeFileSync(join(work, 'in.png'), encodePng(picture));
+    copyFileSync(join(__dirname, 'gimp', 'e2e_batch.py'), join(work, 'e2e_batch.py'));
+
+    // The documented installer asks GIMP for its folder; GIMP runs in the chroot, so it answers
+    // with the chroot's path: check that answer, then install to the same folder seen from here.
+    const wrapper = join(work, 'gimp-console.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec chroot '${ROOT}' env HOME=/root GIMP3_DIRECTORY='${inside}/profile' gimp-console-3.0 "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const installer = join(PACKAGE_DIR, 'scripts', 'install-gimp-plugin.mjs');
+    installOutput = execFileSync(process.execPath, [installer, '--gimp', wrapper, '--dry-run'], { encoding: 'utf8' });
+    installOutput += execFileSync(process.execPath, [installer, '--dir', join(work, 'profile', 'plug-ins')], { encoding: 'utf8' });
+
+    bridge = await startChildBridge([], join(work, 'config'));
+    const sel = [55, 35, 50, 50];
+    const spec = {
+      image: `${inside}/in.png`,
+      runs: [
+        { name: 'edit', procedure: 'python-fu-byteedit-edit-selection', select: sel, feather: 8, args: { prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 } },
+        { name: 'erase', procedure: 'python-fu-byteedit-erase-selection', select: [20, 90, 30, 20], args: { steps: 2, seed: 9 } },
+        { name: 'expand', procedure: 'python-fu-byteedit-expand-canvas', args: { 'margin-left': 0, 'margin-top': 16, 'margin-right': 32, 'margin-bottom': 0, steps: 2, seed: 3 } },
+        { name: 'no-selection', procedure: 'python-fu-byteedit-erase-selection', args: {} },
+        { name: 'bad-token', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: bridge.port, token: 'not-the-token' }) },
+        { name: 'not-running', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: 1, token: bridge.token }) },
+      ],
+    };
+    writeFileSync(join(work, 'spec.json'), JSON.stringify(spec));
+    const started = Date.now();
+    const gimp = spawnSync(
+      'chroot',
+      [ROOT, 'env', 'HOME=/root', `GIMP3_DIRECTORY=${inside}/profile`, `BYTEEDIT_CONFIG_DIR=${inside}/config`, `BYTEEDIT_E2E_DIR=${inside}`, 'gimp-console-3.0', '-i', '--batch-interpreter=python-fu-eval', '-b', `exec(open('${inside}/e2e_batch.py').read())`, '--quit'],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
+    const log = `${gimp.stdout}\n${gimp.stderr}`;
+    if (!existsSync(join(work, 'report.json'))) throw new Error(`GIMP batch run wrote no report (exit ${gimp.status}):\n${log}`);
+    process.stdout.write(`GIMP batch run: ${Date.now() - started} ms\n`);
+    const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as { runs: Run[] };
+    runs = Object.fromEntries(report.runs.map((r) => [r.name, r]));
+  });
+
+  afterAll(async () => {
+    if (bridge) expect(await bridge.close()).toBe(0);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const auth = (): Record<string, string> => ({ Authorization: `Bearer ${bridge.token}` });
+
+  async function jobsByMode(mode: string): Promise<{ id: string; request: { width: number; height: number; mode: string }; candidates: { index: number; seed: number; region: { x: number; y: number; width: number; height: number } }[]; summary: { canvas: { width: number; height: number }; sourceOffset: { x: number; y: number } } }[]> {
+    const list = (await http(bridge.port, '/v1/jobs', { headers: auth() })).json<{ jobs: { id: string }[] }>().jobs;
+    const jobs = [];
+    for (const j of list) jobs.push((await http(bridge.port, `/v1/jobs/${j.id}`, { headers: auth() })).json<Awaited<ReturnType<typeof jobsByMode>>[number]>());
+    return jobs.filter((j) => j.request.mode === mode);
+  }
+
+  const b64 = (s: string | null): Buffer => Buffer.from(s ?? '', 'base64');
+
+  /** Pixels of the original picture under a layer, where the layer's mask is 0, must be the layer's own. */
+  function expectKeptOutsideMask(layer: LayerInfo, original: LayerInfo): number {
+    const rgba = b64(layer.rgba);
+    const mask = b64(layer.mask);
+    const src = b64(original.rgba);
+    let kept = 0;
+    for (let y = 0; y < layer.height; y++) {
+      for (let x = 0; x < layer.width; x++) {
+        if (mask[y * layer.width + x] !== 0) continue;
+        const ox = layer.x - original.x + x;
+        const oy = layer.y - original.y + y;
+        if (ox < 0 || oy < 0 || ox >= original.width || oy >= original.height) continue;
+        const a = (y * layer.width + x) * 4;
+        const b = (oy * original.width + ox) * 4;
+        expect([x, y, ...rgba.subarray(a, a + 4)]).toEqual([x, y, ...src.subarray(b, b + 4)]);
+        kept++;
+      }
+    }
+    return kept;
+  }
+
+  it('installs with the documented installer, which asks GIMP for its folder', () => {
+    expect(installOutput).toContain(`GIMP plug-ins folder: ${inside}/profile/plug-ins (reported by`);
+    expect(existsSync(join(work, 'profile', 'plug-ins', 'byteedit', 'byteedit.py'))).toBe(true);
+  });
+
+  it('Edit Selection adds one masked layer per candidate at the right offset and leaves the original alone', async () => {
+    const run = runs.edit!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    const { before, after } = run;
+    expect(after.layers).toHaveLength(3);
+    const original = after.layers[2]!;
+    expect(original).toEqual(before.layers[0]);
+    const [best, second] = after.layers as [LayerInfo, LayerInfo];
+    expect([best.visible, second.visible]).toEqual([true, false]);
+    expect(best.name).toContain('a blue ball');
+    const [job] = await jobsByMode('edit');
+    // Only the context region went over the wire, not the whole picture.
+    expect(job!.request.width * job!.request.height).toBeLessThan(W * H);
+    for (const layer of [best, second]) {
+      const c = job!.candidates.find((k) => layer.name.includes(`(seed ${k.seed})`))!;
+      expect([layer.width, layer.height]).toEqual([c.region.width, c.region.height]);
+      const patch = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=patch&format=raw`, { headers: auth() });
+      const mask = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=mask&format=raw`, { headers: auth() });
+      expect(b64(layer.rgba).equals(patch.body)).toBe(true);
+      expect(b64(layer.mask).equals(mask.body)).toBe(true);
+      // Right offset: wherever the mask keeps the source, the layer shows exactly the picture under it.
+      expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+      // The layer covers the selection (55..105 x 35..85) and its soft mask is strongest inside it.
+      expect(layer.x).toBeLessThanOrEqual(55);
+      expect(layer.y).toBeLessThanOrEqual(35);
+      expect(layer.x + layer.width).toBeGreaterThanOrEqual(105);
+      expect(layer.y + layer.height).toBeGreaterThanOrEqual(85);
+      const m = b64(layer.mask);
+      expect(m[(60 - layer.y) * layer.width + (80 - layer.x)]).toBe(255);
+      expect(m.some((v) => v > 0 && v < 255)).toBe(true);
+    }
+  });
+
+  it('Erase Selection adds a masked layer over the selected area', () => {
+    const run = runs.erase!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    expect(run.after.layers).toHaveLength(2);
+    expect(run.after.layers[1]).toEqual(run.before.layers[0]);
+    const layer = run.after.layers[0]!;
+    expect(layer.mask).not.toBeNull();
+    expect(layer.x).toBeLessThanOrEqual(20);
+    expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
+    expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
+  });
+
+  it('Expand Canvas grows the canvas, shifts but never repaints the original, and fills the new border', () => {
+    const run = runs.expand!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    expect([run.after.width, run.after.height]).toEqual([W + 32, H + 16]);
+    const [layer, original] = run.after.layers as [LayerInfo, LayerInfo];
+    expect([original.x, original.y]).toEqual([0, 16]);
+    expect(original.rgba).toBe(run.before.layers[0]!.rgba);
+    // The new layer reaches the new right and top edges.
+    expect(layer.x + layer.width).toBe(W + 32);
+    expect(layer.y).toBe(0);
+    const mask = b64(layer.mask);
+    expect(mask[0 * layer.width + (layer.width - 1)]).toBeGreaterThan(0);
+    expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+  });
+
+  it('reports a missing selection, a bad token and a stopped bridge as errors that say what to do, changing nothing', () => {
+    const cases: [string, string][] = [
+      ['no-selection', 'Nothing is selected'],
+      ['bad-token', 'rejected the token'],
+      ['not-running', 'npx byteedit serve'],
+    ];
+    for (const [name, text] of cases) {
+      const run = runs[name]!;
+      expect([name, run.status]).toEqual([name, 'execution-error']);
+      expect(run.error).toContain(text);
+      expect(run.after).toEqual(run.before);
+    }
+  });
+});
