@@ -15,7 +15,12 @@ export interface PackInfo {
 }
 
 export function loadPack(dir: string): PackInfo {
-  const abs = realpathSync(resolve(dir));
+  let abs: string;
+  try {
+    abs = realpathSync(resolve(dir));
+  } catch {
+    throw new Error(`pack folder ${resolve(dir)} does not exist; pass --pack a folder that holds a pack.json`);
+  }
   let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(readFileSync(resolve(abs, 'pack.json'), 'utf8')) as Record<string, unknown>;
