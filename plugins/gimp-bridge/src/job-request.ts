@@ -32,7 +32,7 @@ export interface JobInput {
 }
 
 const MODES: readonly EditMode[] = ['edit', 'erase', 'outpaint'];
-const KNOWN = new Set(['image', 'mask', 'mode', 'prompt', 'negativePrompt', 'expand', 'pack', 'steps', 'guidance', 'scheduler', 'strength', 'candidates', 'seed', 'colorMatch', 'previewEvery', 'rankWeights']);
+export const REQUEST_FIELDS = new Set(['image', 'mask', 'mode', 'prompt', 'negativePrompt', 'expand', 'pack', 'steps', 'guidance', 'scheduler', 'strength', 'candidates', 'seed', 'colorMatch', 'previewEvery', 'rankWeights']);
 
 function bad(message: string): HttpError {
   return new HttpError(400, 'invalid_argument', message);
@@ -73,7 +73,7 @@ function margins(value: unknown): Margins {
 /** Validates the non-image fields of a request (already parsed from JSON or form fields). */
 export function parseParams(raw: Record<string, unknown>): JobParams {
   for (const key of Object.keys(raw)) {
-    if (!KNOWN.has(key)) throw bad(`unknown field "${key}"; valid fields: ${[...KNOWN].join(', ')}`);
+    if (!REQUEST_FIELDS.has(key)) throw bad(`unknown field "${key}"; valid fields: ${[...REQUEST_FIELDS].join(', ')}`);
   }
   const mode = raw.mode ?? 'edit';
   if (!MODES.includes(mode as EditMode)) throw bad(`mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(mode)}`);
