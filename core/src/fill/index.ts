@@ -9,6 +9,7 @@ import { SdkError } from '../util/errors';
 import { randomField, refreshCosts, sweep, upsampleField, type Field } from './nnf';
 import {
   baseLevel,
+  CH,
   cropAround,
   downsample,
   holeDistance,
@@ -47,6 +48,8 @@ const GAMMA = T['gamma'] ?? 1.3;
 const Q = T['q'] ?? 0.75;
 const QF = T['qf'] ?? Q;
 const FINAL = T['final'] ?? 0;
+const LOCAL = T['local'] ?? 64;
+const HOLE_W = T['holew'] ?? 0.3;
 
 interface Tuning {
   readonly r: number;
@@ -89,6 +92,7 @@ export async function patchMatchFill(
       targets: tgt.list,
       valid: src.valid,
       validList: src.list,
+      weight: distanceWeights(level),
     };
     const conf = confidence(level);
     const scratch = voteScratch(level);
@@ -108,7 +112,7 @@ export async function patchMatchFill(
       const dir: 1 | -1 = it % 2 === 0 ? 1 : -1;
       const n = field.targets.length;
       for (let from = 0; from < n; from += CHUNK) {
-        rng = sweep(level, field, r, dir, from, Math.min(n, from + CHUNK), maxRadius, rng);
+        rng = sweep(level, field, r, dir, from, Math.min(n, from + CHUNK), maxRadius, LOCAL, rng);
         await run.checkpoint();
       }
       vote(level, field, r, conf, scratch, li === 0 ? QF : Q);
@@ -120,8 +124,13 @@ export async function patchMatchFill(
       for (let k = 0; k < level.holeList.length; k++) {
         const q = level.holeList[k]!;
         const s = field.nnf[q]!;
-        for (let c = 0; c < 4; c++) level.img[q * 4 + c] = level.img[s * 4 + c]!;
+        for (let c = 0; c < CH; c++) level.img[q * CH + c] = level.img[s * CH + c]!;
       }
+    }
+    if (T['debug']) {
+      let sum = 0;
+      for (let k = 0; k < field.targets.length; k++) sum += field.cost[field.targets[k]!]!;
+      (globalThis as unknown as { console: { log(...a: unknown[]): void } }).console.log('level', li, level.w, level.h, 'holes', level.holeList.length, 'targets', field.targets.length, 'valid', field.validList.length, 'meanCost/px', sum / field.targets.length / ((2 * r + 1) ** 2 * 4));
     }
     prev = { level, field };
   }
@@ -168,7 +177,7 @@ function buildPyramid(base: Level, t: Tuning): Level[] {
   const size = 2 * t.r + 1;
   let depth = maxOf(holeDistance(base));
   let top = base;
-  while (depth > t.r && Math.min(top.w, top.h) >= 6 * size) {
+  while (depth > (T['depthk'] ?? 1) * t.r && Math.min(top.w, top.h) >= 6 * size && levels.length < (T['levels'] ?? 99)) {
     top = downsample(top);
     levels.push(top);
     depth /= 2;
@@ -187,6 +196,12 @@ function itersAt(i: number, t: Tuning): number {
   return i === 0 ? Math.max(1, Math.ceil(t.iterations / 2)) : t.iterations;
 }
 
+function distanceWeights(level: Level): Float32Array {
+  const weight = new Float32Array(level.w * level.h);
+  for (let i = 0; i < weight.length; i++) weight[i] = level.hole[i] ? HOLE_W : 1;
+  return weight;
+}
+
 function confidence(level: Level): Float32Array {
   const d = holeDistance(level);
   for (let i = 0; i < d.length; i++) d[i] = Math.pow(GAMMA, -Math.min(d[i]!, 200));
@@ -200,11 +215,8 @@ function initFromCoarse(coarse: Level, fine: Level): void {
     const q = holeList[k]!;
     const x = q % w;
     const y = (q - x) / w;
-    const c = ((y >> 1) * coarse.w + (x >> 1)) * 4;
-    img[q * 4] = coarse.img[c]!;
-    img[q * 4 + 1] = coarse.img[c + 1]!;
-    img[q * 4 + 2] = coarse.img[c + 2]!;
-    img[q * 4 + 3] = coarse.img[c + 3]!;
+    const c = ((y >> 1) * coarse.w + (x >> 1)) * CH;
+    for (let ch = 0; ch < CH; ch++) img[q * CH + ch] = coarse.img[c + ch]!;
   }
 }
 
@@ -221,7 +233,7 @@ function compose(image: RgbaImage, mask: Mask, level: Level, crop: { x: number; 
     const i = (crop.y + y) * image.width + crop.x + x;
     const a = m[i]! / 255;
     const o = i * 4;
-    const qi = q * 4;
+    const qi = q * CH;
     d[o] = d[o]! + (img[qi]! - d[o]!) * a;
     d[o + 1] = d[o + 1]! + (img[qi + 1]! - d[o + 1]!) * a;
     d[o + 2] = d[o + 2]! + (img[qi + 2]! - d[o + 2]!) * a;

@@ -3,14 +3,22 @@
  * source patch and their distance (Barnes et al. 2009: random init, propagation, random search).
  * Inner loops work on flat typed arrays and allocate nothing.
  */
-import type { Level } from './pyramid';
+import { CH, type Level } from './pyramid';
 import { below, nextState } from './random';
+
+/** Weight of the texture-feature channels against colour in the patch distance. */
+const FEATURE_WEIGHT = (globalThis as unknown as { FILL_TUNE?: Record<string, number> }).FILL_TUNE?.['lambda'] ?? 2;
 
 export interface Field {
   /** Source centre per pixel index (meaningful at target centres only). */
   readonly nnf: Int32Array;
-  /** Sum of squared RGBA differences over the (clipped) patch, per target centre. */
+  /** Weighted sum of squared differences (colour, alpha and texture features) over the (clipped) patch, per target centre. */
   readonly cost: Float32Array;
+  /**
+   * Per-pixel weight in the patch distance: 1 for known pixels, less for hole pixels, whose values
+   * are only the current estimate (so a wrong coarse guess cannot lock the search in).
+   */
+  readonly weight: Float32Array;
   readonly isTarget: Uint8Array;
   readonly targets: Int32Array;
   readonly valid: Uint8Array;
@@ -18,11 +26,12 @@ export interface Field {
 }
 
 /**
- * Sum of squared RGBA differences between the patch at target p and the patch at source s, over the
- * target patch's in-bounds window [x0..x1]×[y0..y1] (offsets). Stops once it reaches `limit`.
+ * Weighted sum of squared differences (colour, alpha and texture features) between the patch at target p and the patch at source s,
+ * over the target patch's in-bounds window [x0..x1]×[y0..y1] (offsets). Stops once it reaches `limit`.
  */
 export function patchCost(
   img: Float32Array,
+  weight: Float32Array,
   w: number,
   p: number,
   s: number,
@@ -34,16 +43,20 @@ export function patchCost(
 ): number {
   let sum = 0;
   for (let dy = y0; dy <= y1; dy++) {
-    let pi = (p + dy * w + x0) * 4;
-    let si = (s + dy * w + x0) * 4;
+    let q = p + dy * w + x0;
+    let pi = q * CH;
+    let si = (s + dy * w + x0) * CH;
     for (let dx = x0; dx <= x1; dx++) {
       const d0 = img[pi]! - img[si]!;
       const d1 = img[pi + 1]! - img[si + 1]!;
       const d2 = img[pi + 2]! - img[si + 2]!;
       const d3 = img[pi + 3]! - img[si + 3]!;
-      sum += d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
-      pi += 4;
-      si += 4;
+      const d4 = img[pi + 4]! - img[si + 4]!;
+      const d5 = img[pi + 5]! - img[si + 5]!;
+      sum += weight[q]! * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + FEATURE_WEIGHT * (d4 * d4 + d5 * d5));
+      q++;
+      pi += CH;
+      si += CH;
     }
     if (sum >= limit) return sum;
   }
@@ -53,7 +66,7 @@ export function patchCost(
 /** Recomputes every target's cost for its current source (after the image or the field changed). */
 export function refreshCosts(level: Level, field: Field, r: number): void {
   const { w, h, img } = level;
-  const { nnf, cost, targets } = field;
+  const { nnf, cost, targets, weight } = field;
   for (let k = 0; k < targets.length; k++) {
     const p = targets[k]!;
     const px = p % w;
@@ -62,7 +75,7 @@ export function refreshCosts(level: Level, field: Field, r: number): void {
     const x1 = px + r >= w ? w - 1 - px : r;
     const y0 = py < r ? -py : -r;
     const y1 = py + r >= h ? h - 1 - py : r;
-    cost[p] = patchCost(img, w, p, nnf[p]!, x0, x1, y0, y1, Infinity);
+    cost[p] = patchCost(img, weight, w, p, nnf[p]!, x0, x1, y0, y1, Infinity);
   }
 }
 
@@ -78,10 +91,11 @@ export function sweep(
   from: number,
   to: number,
   maxRadius: number,
+  localRadius: number,
   rng: number,
 ): number {
   const { w, h, img } = level;
-  const { nnf, cost, isTarget, targets, valid } = field;
+  const { nnf, cost, isTarget, targets, valid, weight } = field;
   const n = targets.length;
   const last = w * h;
   const loX = r;
@@ -104,7 +118,7 @@ export function sweep(
     if (px - dir >= 0 && px - dir < w && isTarget[qh]) {
       const s = nnf[qh]! + dir;
       if (s >= 0 && s < last && valid[s] && s !== best) {
-        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        const c = patchCost(img, weight, w, p, s, x0, x1, y0, y1, bestCost);
         if (c < bestCost) {
           bestCost = c;
           best = s;
@@ -115,7 +129,7 @@ export function sweep(
     if (qv >= 0 && qv < last && isTarget[qv]) {
       const s = nnf[qv]! + dir * w;
       if (s >= 0 && s < last && valid[s] && s !== best) {
-        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        const c = patchCost(img, weight, w, p, s, x0, x1, y0, y1, bestCost);
         if (c < bestCost) {
           bestCost = c;
           best = s;
@@ -138,7 +152,29 @@ export function sweep(
       else if (sy > hiY) sy = hiY;
       const s = sy * w + sx;
       if (valid[s] && s !== best) {
-        const c = patchCost(img, w, p, s, x0, x1, y0, y1, bestCost);
+        const c = patchCost(img, weight, w, p, s, x0, x1, y0, y1, bestCost);
+        if (c < bestCost) {
+          bestCost = c;
+          best = s;
+        }
+      }
+      radius >>= 1;
+    }
+    // Local search: sources near the target itself (natural images repeat themselves nearby), which
+    // rescues targets whose current match sits in a wrong but self-consistent region.
+    radius = localRadius;
+    while (radius >= 2) {
+      rng = nextState(rng);
+      let sx = px - radius + below(rng, 2 * radius + 1);
+      rng = nextState(rng);
+      let sy = py - radius + below(rng, 2 * radius + 1);
+      if (sx < loX) sx = loX;
+      else if (sx > hiX) sx = hiX;
+      if (sy < loY) sy = loY;
+      else if (sy > hiY) sy = hiY;
+      const s = sy * w + sx;
+      if (valid[s] && s !== best) {
+        const c = patchCost(img, weight, w, p, s, x0, x1, y0, y1, bestCost);
         if (c < bestCost) {
           bestCost = c;
           best = s;

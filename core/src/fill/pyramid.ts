@@ -4,11 +4,19 @@
  * RGBA so coarse levels keep their averages; hole pixels hold the current estimate.
  */
 
-/** One scale of the pyramid. Flat row-major arrays of length w*h (img: w*h*4). */
+/**
+ * Channels per pixel in a level's image: R, G, B, A, then two texture features (local mean of
+ * |dY/dx| and |dY/dy| of luma). The features are voted like colours, so a fill whose colours are
+ * still blurry keeps the texture "signature" of its sources, and the search stops preferring
+ * smooth sources for textured targets (Newson et al. 2014).
+ */
+export const CH = 6;
+
+/** One scale of the pyramid. Flat row-major arrays of length w*h (img: w*h*CH). */
 export interface Level {
   readonly w: number;
   readonly h: number;
-  /** Current RGBA estimate; known pixels are fixed, hole pixels are re-synthesized. */
+  /** Current estimate (CH channels); known pixels are fixed, hole pixels are re-synthesized. */
   readonly img: Float32Array;
   /** 1 where the pixel must be synthesized. */
   readonly hole: Uint8Array;
@@ -48,7 +56,7 @@ export function baseLevel(
   crop: Crop,
 ): Level {
   const { w, h } = crop;
-  const img = new Float32Array(w * h * 4);
+  const img = new Float32Array(w * h * CH);
   const hole = new Uint8Array(w * h);
   const excluded = new Uint8Array(w * h);
   let holes = 0;
@@ -62,15 +70,65 @@ export function baseLevel(
         holes++;
       } else {
         const o = si * 4;
-        img[i * 4] = data[o]!;
-        img[i * 4 + 1] = data[o + 1]!;
-        img[i * 4 + 2] = data[o + 2]!;
-        img[i * 4 + 3] = data[o + 3]!;
+        img[i * CH] = data[o]!;
+        img[i * CH + 1] = data[o + 1]!;
+        img[i * CH + 2] = data[o + 2]!;
+        img[i * CH + 3] = data[o + 3]!;
       }
       if (exclude && exclude[si]! >= 128) excluded[i] = 1;
     }
   }
+  addFeatures(w, h, img, hole);
   return { w, h, img, hole, excluded, holeList: listOnes(hole, holes) };
+}
+
+/**
+ * Texture features of the known pixels: |dY/dx| and |dY/dy| from known neighbours only (one-sided
+ * at the hole's edge), averaged over the known pixels of a 3x3 window.
+ */
+function addFeatures(w: number, h: number, img: Float32Array, hole: Uint8Array): void {
+  const luma = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    luma[i] = 0.299 * img[i * CH]! + 0.587 * img[i * CH + 1]! + 0.114 * img[i * CH + 2]!;
+  }
+  const gx = new Float32Array(w * h);
+  const gy = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (hole[i]) continue;
+      const l = x > 0 && !hole[i - 1];
+      const r = x < w - 1 && !hole[i + 1];
+      const u = y > 0 && !hole[i - w];
+      const d = y < h - 1 && !hole[i + w];
+      gx[i] = l && r ? Math.abs(luma[i + 1]! - luma[i - 1]!) / 2 : r ? Math.abs(luma[i + 1]! - luma[i]!) : l ? Math.abs(luma[i]! - luma[i - 1]!) : 0;
+      gy[i] = u && d ? Math.abs(luma[i + w]! - luma[i - w]!) / 2 : d ? Math.abs(luma[i + w]! - luma[i]!) : u ? Math.abs(luma[i]! - luma[i - w]!) : 0;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (hole[i]) continue;
+      let sx = 0;
+      let sy = 0;
+      let n = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= w) continue;
+          const j = yy * w + xx;
+          if (hole[j]) continue;
+          sx += gx[j]!;
+          sy += gy[j]!;
+          n++;
+        }
+      }
+      img[i * CH + 4] = sx / n;
+      img[i * CH + 5] = sy / n;
+    }
+  }
 }
 
 /**
@@ -80,19 +138,17 @@ export function baseLevel(
 export function downsample(fine: Level): Level {
   const w = (fine.w + 1) >> 1;
   const h = (fine.h + 1) >> 1;
-  const img = new Float32Array(w * h * 4);
+  const img = new Float32Array(w * h * CH);
   const hole = new Uint8Array(w * h);
   const excluded = new Uint8Array(w * h);
+  const sum = new Float64Array(CH);
   let holes = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let n = 0;
       let isHole = 0;
       let isExcl = 0;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      let a = 0;
+      sum.fill(0);
       for (let dy = 0; dy < 2; dy++) {
         const fy = 2 * y + dy;
         if (fy >= fine.h) continue;
@@ -102,11 +158,7 @@ export function downsample(fine: Level): Level {
           const fi = fy * fine.w + fx;
           isHole |= fine.hole[fi]!;
           isExcl |= fine.excluded[fi]!;
-          const o = fi * 4;
-          r += fine.img[o]!;
-          g += fine.img[o + 1]!;
-          b += fine.img[o + 2]!;
-          a += fine.img[o + 3]!;
+          for (let c = 0; c < CH; c++) sum[c] = sum[c]! + fine.img[fi * CH + c]!;
           n++;
         }
       }
@@ -115,10 +167,7 @@ export function downsample(fine: Level): Level {
         hole[i] = 1;
         holes++;
       } else {
-        img[i * 4] = r / n;
-        img[i * 4 + 1] = g / n;
-        img[i * 4 + 2] = b / n;
-        img[i * 4 + 3] = a / n;
+        for (let c = 0; c < CH; c++) img[i * CH + c] = sum[c]! / n;
       }
       excluded[i] = isExcl;
     }
@@ -265,6 +314,7 @@ export function onionFill(level: Level): void {
   for (let i = 0; i < known.length; i++) known[i] = hole[i] ? 0 : 1;
   let remaining = holeList.length;
   const layer = new Int32Array(holeList.length);
+  const sum = new Float64Array(CH);
   while (remaining > 0) {
     let n = 0;
     for (let k = 0; k < holeList.length; k++) {
@@ -273,10 +323,7 @@ export function onionFill(level: Level): void {
       const x = i % w;
       const y = (i - x) / w;
       let c = 0;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      let a = 0;
+      sum.fill(0);
       for (let dy = -1; dy <= 1; dy++) {
         const yy = y + dy;
         if (yy < 0 || yy >= h) continue;
@@ -285,18 +332,12 @@ export function onionFill(level: Level): void {
           if (xx < 0 || xx >= w) continue;
           const j = yy * w + xx;
           if (!known[j]) continue;
-          r += img[j * 4]!;
-          g += img[j * 4 + 1]!;
-          b += img[j * 4 + 2]!;
-          a += img[j * 4 + 3]!;
+          for (let ch = 0; ch < CH; ch++) sum[ch] = sum[ch]! + img[j * CH + ch]!;
           c++;
         }
       }
       if (c > 0) {
-        img[i * 4] = r / c;
-        img[i * 4 + 1] = g / c;
-        img[i * 4 + 2] = b / c;
-        img[i * 4 + 3] = a / c;
+        for (let ch = 0; ch < CH; ch++) img[i * CH + ch] = sum[ch]! / c;
         layer[n++] = i;
       }
     }

@@ -4,17 +4,17 @@
  * and patches nearer the known boundary.
  */
 import type { Field } from './nnf';
-import type { Level } from './pyramid';
+import { CH, type Level } from './pyramid';
 
 export interface VoteScratch {
-  readonly acc: Float32Array; // w*h*4
+  readonly acc: Float32Array; // w*h*CH
   readonly wsum: Float32Array; // w*h
   readonly sample: Float32Array;
 }
 
 export function voteScratch(level: Level): VoteScratch {
   return {
-    acc: new Float32Array(level.w * level.h * 4),
+    acc: new Float32Array(level.w * level.h * CH),
     wsum: new Float32Array(level.w * level.h),
     sample: new Float32Array(Math.min(2048, level.w * level.h)),
   };
@@ -28,7 +28,7 @@ function costScale(field: Field, r: number, sample: Float32Array, quantile: numb
   const { targets, cost } = field;
   const n = Math.min(sample.length, targets.length);
   const step = targets.length / n;
-  const full = (2 * r + 1) * (2 * r + 1) * 4;
+  const full = (2 * r + 1) * (2 * r + 1);
   for (let k = 0; k < n; k++) sample[k] = cost[targets[Math.floor(k * step)]!]! / full;
   const view = sample.subarray(0, n);
   view.sort();
@@ -53,10 +53,7 @@ export function vote(
   for (let k = 0; k < holeList.length; k++) {
     const q = holeList[k]!;
     wsum[q] = 0;
-    acc[q * 4] = 0;
-    acc[q * 4 + 1] = 0;
-    acc[q * 4 + 2] = 0;
-    acc[q * 4 + 3] = 0;
+    for (let c = 0; c < CH; c++) acc[q * CH + c] = 0;
   }
   const sigma2 = costScale(field, r, scratch.sample, quantile);
   const inv = -1 / (2 * sigma2);
@@ -68,23 +65,25 @@ export function vote(
     const x1 = px + r >= w ? w - 1 - px : r;
     const y0 = py < r ? -py : -r;
     const y1 = py + r >= h ? h - 1 - py : r;
-    const count = (x1 - x0 + 1) * (y1 - y0 + 1) * 4;
+    const count = (x1 - x0 + 1) * (y1 - y0 + 1);
     const wt = conf[p]! * Math.exp((cost[p]! / count) * inv) + 1e-30;
     const s = nnf[p]!;
     for (let dy = y0; dy <= y1; dy++) {
       let q = p + dy * w + x0;
-      let si = (s + dy * w + x0) * 4;
+      let si = (s + dy * w + x0) * CH;
       for (let dx = x0; dx <= x1; dx++) {
         if (hole[q]) {
-          const qi = q * 4;
+          const qi = q * CH;
           acc[qi] = acc[qi]! + wt * img[si]!;
           acc[qi + 1] = acc[qi + 1]! + wt * img[si + 1]!;
           acc[qi + 2] = acc[qi + 2]! + wt * img[si + 2]!;
           acc[qi + 3] = acc[qi + 3]! + wt * img[si + 3]!;
+          acc[qi + 4] = acc[qi + 4]! + wt * img[si + 4]!;
+          acc[qi + 5] = acc[qi + 5]! + wt * img[si + 5]!;
           wsum[q] = wsum[q]! + wt;
         }
         q++;
-        si += 4;
+        si += CH;
       }
     }
   }
@@ -93,10 +92,7 @@ export function vote(
     const ws = wsum[q]!;
     if (ws > 0) {
       const inv2 = 1 / ws;
-      img[q * 4] = acc[q * 4]! * inv2;
-      img[q * 4 + 1] = acc[q * 4 + 1]! * inv2;
-      img[q * 4 + 2] = acc[q * 4 + 2]! * inv2;
-      img[q * 4 + 3] = acc[q * 4 + 3]! * inv2;
+      for (let c = 0; c < CH; c++) img[q * CH + c] = acc[q * CH + c]! * inv2;
     }
   }
 }

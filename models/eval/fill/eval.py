@@ -51,10 +51,14 @@ def metrics(orig, result, hole):
     e_orig = float(np.mean(gxo[h] ** 2 + gyo[h] ** 2))
     e_res = float(np.mean(gxr[h] ** 2 + gyr[h] ** 2))
     texture = e_res / max(e_orig, 1e-10)
+    m_orig = float(np.mean(np.sqrt(gxo[h] ** 2 + gyo[h] ** 2)))
+    m_res = float(np.mean(np.sqrt(gxr[h] ** 2 + gyr[h] ** 2)))
+    texture_l1 = m_res / max(m_orig, 1e-10)
     k = np.ones((5, 5), np.uint8)
     band = (cv2.dilate(hole, k) > 0) & ~(cv2.erode(hole, k) > 0)
     seam = float(np.sqrt(np.mean((gxr[band] - gxo[band]) ** 2 + (gyr[band] - gyo[band]) ** 2)))
-    return {'psnr': psnr, 'texture': texture, 'tex_err': abs(1 - texture), 'seam': seam}
+    return {'psnr': psnr, 'texture': texture, 'tex_err': abs(1 - texture), 'texture_l1': texture_l1,
+            'tex_err_l1': abs(1 - texture_l1), 'seam': seam}
 
 
 def build_driver(out):
@@ -141,14 +145,18 @@ def main():
     def mean(rows, method, key):
         return float(np.mean([r[method][key] for r in rows]))
 
+    def median(rows, method, key):
+        return float(np.median([r[method][key] for r in rows]))
+
     print(f'{len(results)} photo/mask pairs from {len(names)} photos, patchMatchFill options {json.dumps(options)}\n')
-    print('| set | method | PSNR (dB) | texture (1 = truth) | texture error | seam |')
-    print('|---|---|---|---|---|---|')
+    print('| set | method | PSNR (dB) | texture (1 = truth) | texture error | median texture error | mean-abs-gradient ratio | its error | seam |')
+    print('|---|---|---|---|---|---|---|---|---|')
     for label, rows in (('all', results), ('objects', [r for r in results if r['kind'] == 'object']),
                         ('strokes', [r for r in results if r['kind'] == 'strokes'])):
         for method, title in (('patchmatch', 'byteedit PatchMatch'), ('telea', 'OpenCV Telea'), ('ns', 'OpenCV Navier-Stokes')):
             print(f"| {label} | {title} | {mean(rows, method, 'psnr'):.2f} | {mean(rows, method, 'texture'):.2f} | "
-                  f"{mean(rows, method, 'tex_err'):.3f} | {mean(rows, method, 'seam'):.1f} |")
+                  f"{mean(rows, method, 'tex_err'):.3f} | {median(rows, method, 'tex_err'):.3f} | "
+                  f"{mean(rows, method, 'texture_l1'):.2f} | {mean(rows, method, 'tex_err_l1'):.3f} | {mean(rows, method, 'seam'):.1f} |")
     dp = mean(results, 'patchmatch', 'psnr') - mean(results, 'telea', 'psnr')
     tr = mean(results, 'patchmatch', 'tex_err') / max(mean(results, 'telea', 'tex_err'), 1e-10)
     print(f'\nPSNR vs Telea: {dp:+.2f} dB (goal >= -1.00); texture error / Telea: {tr:.2f} (goal <= 0.50)')
