@@ -22,6 +22,8 @@ import * as core from '@byteedit/core';
 // the Node entry (what '@byteedit/core' resolves to at run time: dist/node/index.js).
 import type * as nodeCore from '@byteedit/core/src/node';
 export const createWorkerEngine: typeof nodeCore.createWorkerEngine = (core as unknown as typeof nodeCore).createWorkerEngine;
+/** The pack the core uses when none is named (the trained small pack, else the fixture pack). */
+export const defaultPackPath: typeof nodeCore.defaultPackPath = (core as unknown as typeof nodeCore).defaultPackPath;
 export {
   ERROR_CODES,
   SdkError,

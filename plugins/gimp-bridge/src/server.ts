@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { composeCandidate, createWorkerEngine, decodeImage, encodeGrayPng, encodePng, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
+import { composeCandidate, createWorkerEngine, decodeImage, defaultPackPath, encodeGrayPng, encodePng, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
 import { bridgeFilePath, configDir, removeBridgeFile, writeBridgeFile } from './config-file';
 import { buildEditRequest } from './decode-input';
 import { HttpError, toHttpError } from './errors';
@@ -24,7 +24,7 @@ export interface ServerOptions {
   /** The engine to serve; default: the core's worker engine on `device`. Owned (disposed) only when created here. */
   engine?: EngineApi;
   device?: DeviceName;
-  /** Pack folders; the first is the default. Clients refer to packs by name. */
+  /** Pack folders; the first is the default. Clients refer to packs by name. Default: the core's default pack. */
   packs?: string[];
   /** Bearer token; default: 32 random bytes, base64url. */
   token?: string;
@@ -90,7 +90,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const o = { ...DEFAULTS, ...stripUndefined(options) };
   const log = options.log ?? (() => undefined);
   const token = options.token ?? randomBytes(32).toString('base64url');
-  const packs: PackInfo[] = (options.packs ?? []).map(loadPack);
+  const packDirs = options.packs && options.packs.length > 0 ? options.packs : [defaultPackPath()];
+  const packs: PackInfo[] = packDirs.map(loadPack);
   const packByName = new Map(packs.map((p) => [p.name, p]));
   const allowedOrigins = new Set(['null', ...(options.allowOrigins ?? [])]);
   const ownsEngine = !options.engine;

@@ -8,12 +8,12 @@
  *
  * Needs root (chroot). BYTEEDIT_SKIP_GIMP=1 skips it explicitly; otherwise a missing prerequisite fails.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { encodePng } from '@byteedit/core';
 import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
-import { http } from './helpers';
+import { http, sleep } from './helpers';
 
 const REPO = resolve(PACKAGE_DIR, '../..');
 const ROOT = process.env.GIMP_ROOT ?? join(REPO, '.cache', 'gimp-root');
@@ -70,6 +70,40 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
   let inside: string;
   let runs: Record<string, Run>;
   let installOutput: string;
+  let killedJob: string | null = null;
+
+  /** Plug-in processes (byteedit.py) running inside the GIMP root: the ones this test's GIMP started. */
+  function pluginPids(): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmd.includes(`${inside}/profile/plug-ins/byteedit/byteedit.py`) && readlinkSync(`/proc/${entry}/root`) === ROOT) pids.push(Number(entry));
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    return pids;
+  }
+
+  /** Waits for the job with `prompt` to run on the bridge, then kills the plug-in process; returns the job id. */
+  async function killPluginDuring(prompt: string, gimpExited: Promise<unknown>): Promise<string | null> {
+    let done = false;
+    void gimpExited.then(() => (done = true));
+    while (!done) {
+      const list = (await http(bridge.port, '/v1/jobs', { headers: auth() })).json<{ jobs: { id: string; state: string }[] }>().jobs;
+      for (const j of list.filter((x) => x.state === 'running')) {
+        const job = (await http(bridge.port, `/v1/jobs/${j.id}`, { headers: auth() })).json<{ request: { prompt?: string }; progress: { done?: number } }>();
+        if (job.request.prompt === prompt && (job.progress.done ?? 0) > 0) {
+          for (const pid of pluginPids()) process.kill(pid, 'SIGKILL');
+          return j.id;
+        }
+      }
+      await sleep(50);
+    }
+    return null;
+  }
 
   const picture = scene();
 
@@ -106,17 +140,26 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
         { name: 'no-selection', procedure: 'python-fu-byteedit-erase-selection', args: {} },
         { name: 'bad-token', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: bridge.port, token: 'not-the-token' }) },
         { name: 'not-running', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: 1, token: bridge.token }) },
+        // Killed mid-job from outside, as GIMP does when the user presses cancel on the progress bar.
+        { name: 'cancelled', procedure: 'python-fu-byteedit-edit-selection', select: sel, args: { prompt: 'cancel me', candidates: 8, steps: 150, seed: 1 } },
       ],
     };
     writeFileSync(join(work, 'spec.json'), JSON.stringify(spec));
     const started = Date.now();
-    const gimp = spawnSync(
+    const gimp = spawn(
       'chroot',
       [ROOT, 'env', 'HOME=/root', `GIMP3_DIRECTORY=${inside}/profile`, `BYTEEDIT_CONFIG_DIR=${inside}/config`, `BYTEEDIT_E2E_DIR=${inside}`, 'gimp-console-3.0', '-i', '--batch-interpreter=python-fu-eval', '-b', `exec(open('${inside}/e2e_batch.py').read())`, '--quit'],
-      { encoding: 'utf8', timeout: 300_000 },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const log = `${gimp.stdout}\n${gimp.stderr}`;
-    if (!existsSync(join(work, 'report.json'))) throw new Error(`GIMP batch run wrote no report (exit ${gimp.status}):\n${log}`);
+    let log = '';
+    gimp.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    gimp.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => gimp.on('exit', (code) => resolve(code)));
+    const timer = setTimeout(() => gimp.kill('SIGKILL'), 300_000);
+    killedJob = await killPluginDuring('cancel me', exited);
+    const code = await exited;
+    clearTimeout(timer);
+    if (!existsSync(join(work, 'report.json'))) throw new Error(`GIMP batch run wrote no report (exit ${code}):\n${log}`);
     process.stdout.write(`GIMP batch run: ${Date.now() - started} ms\n`);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as { runs: Run[] };
     runs = Object.fromEntries(report.runs.map((r) => [r.name, r]));
@@ -144,6 +187,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     const mask = b64(layer.mask);
     const src = b64(original.rgba);
     let kept = 0;
+    const mismatches: string[] = [];
     for (let y = 0; y < layer.height; y++) {
       for (let x = 0; x < layer.width; x++) {
         if (mask[y * layer.width + x] !== 0) continue;
@@ -152,10 +196,11 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
         if (ox < 0 || oy < 0 || ox >= original.width || oy >= original.height) continue;
         const a = (y * layer.width + x) * 4;
         const b = (oy * original.width + ox) * 4;
-        expect([x, y, ...rgba.subarray(a, a + 4)]).toEqual([x, y, ...src.subarray(b, b + 4)]);
+        if (Buffer.compare(rgba.subarray(a, a + 4), src.subarray(b, b + 4)) !== 0) mismatches.push(`(${x},${y})`);
         kept++;
       }
     }
+    expect(mismatches.slice(0, 10)).toEqual([]);
     return kept;
   }
 
@@ -222,6 +267,19 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     const mask = b64(layer.mask);
     expect(mask[0 * layer.width + (layer.width - 1)]).toBeGreaterThan(0);
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+  });
+
+  it('cancels the job on the bridge when GIMP kills the plug-in (the user pressed cancel), adding no layer', async () => {
+    expect(killedJob).not.toBeNull();
+    const run = runs.cancelled!;
+    expect(run.status).not.toBe('success');
+    expect(run.after.layers).toEqual(run.before.layers);
+    let state = '';
+    for (let i = 0; i < 100 && state !== 'cancelled'; i++) {
+      state = (await http(bridge.port, `/v1/jobs/${killedJob}`, { headers: auth() })).json<{ state: string }>().state;
+      if (state !== 'cancelled') await sleep(50);
+    }
+    expect(state).toBe('cancelled');
   });
 
   it('reports a missing selection, a bad token and a stopped bridge as errors that say what to do, changing nothing', () => {
