@@ -44,6 +44,8 @@ export interface ServerOptions {
   maxResultBytes?: number;
   maxFinishedJobs?: number;
   heartbeatMs?: number;
+  /** Open SSE streams at most; more are refused with 503. */
+  maxStreams?: number;
   /** How long close() waits for a running job before cancelling it. */
   drainTimeoutMs?: number;
   log?: (line: string) => void;
@@ -76,6 +78,7 @@ export const DEFAULTS = {
   maxResultBytes: 512 * 1024 * 1024,
   maxFinishedJobs: 200,
   heartbeatMs: 15_000,
+  maxStreams: 256,
   drainTimeoutMs: 30_000,
 };
 
@@ -217,6 +220,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
 
   function events(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): void {
     const job = findJob(m[1]!);
+    if (streams.size >= o.maxStreams) {
+      throw new HttpError(503, 'queue_full', `${o.maxStreams} event streams are already open; close some (or poll GET /v1/jobs/${job.id}) and retry`, { 'Retry-After': '2' });
+    }
     const last = Number(req.headers['last-event-id'] ?? url.searchParams.get('after') ?? 0);
     const previews = url.searchParams.get('previews') === '1';
     const cancelOnDisconnect = url.searchParams.get('cancelOnDisconnect') === '1';

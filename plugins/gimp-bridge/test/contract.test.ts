@@ -281,6 +281,19 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       expect((await readSse(server.port, `/v1/jobs/${id}/events?token=${encodeURIComponent(server.token)}`, {})).length).toBe(live.length);
     });
 
+    it('streams previews only to subscribers that ask, live and never in the replay', async () => {
+      const id = await submit(server, { steps: 4, previewEvery: 1 });
+      const [withPreviews, without] = await Promise.all([events(server, id, undefined, '?previews=1'), events(server, id)]);
+      const previews = withPreviews.filter((e) => e.event === 'preview');
+      expect(previews.length).toBeGreaterThan(0);
+      const img = decodeImage(Buffer.from(previews[0]!.data.png as string, 'base64'));
+      expect([img.width, img.height]).toEqual([previews[0]!.data.width, previews[0]!.data.height]);
+      expect(without.map((e) => e.event)).not.toContain('preview');
+      expect(without[without.length - 1]!.event).toBe('finished');
+      const replay = await events(server, id, undefined, '?previews=1');
+      expect(replay.map((e) => e.event)).not.toContain('preview');
+    });
+
     it('cancels a queued job and a running job; the queue goes on', async () => {
       const running = await submit(server, { steps: impl.longSteps });
       const queued = await submit(server);

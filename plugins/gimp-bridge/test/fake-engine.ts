@@ -101,6 +101,10 @@ export class FakeEngine implements EngineApi {
           return;
         }
         this.emit({ type: 'progress', jobId: job.id, candidate: c, step: s, total: steps, done: c * steps + s, of: k * steps });
+        // Like the core: a preview every N steps, none after the last step.
+        if (r.previewEvery && s % r.previewEvery === 0 && s < steps) {
+          this.emit({ type: 'preview', jobId: job.id, candidate: c, step: s, image: { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4).fill(s * 20) } });
+        }
       }
       this.emit({ type: 'candidate', jobId: job.id, candidate: fakeCandidate(r, region, bounds, c, seed + c) });
     }
