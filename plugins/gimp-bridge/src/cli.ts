@@ -2,7 +2,7 @@
  * `byteedit serve`: starts the bridge and runs until SIGTERM/SIGINT, then drains (the running job
  * may finish, queued ones are cancelled) and resolves 0. The core CLI dispatches here.
  */
-import type { DeviceName } from './core';
+import { DEVICE_NAMES, type DeviceName } from './core';
 import { startServer, DEFAULTS, type ServerOptions } from './server';
 
 const USAGE = `usage: byteedit serve [--port ${DEFAULTS.port}] [--pack DIR]... [--device auto|cpu|webgpu|cuda]
@@ -47,9 +47,12 @@ export function parseServeArgs(argv: string[]): ServerOptions {
       case '--pack':
         options.packs!.push(value());
         break;
-      case '--device':
-        options.device = value() as DeviceName;
+      case '--device': {
+        const device = value();
+        if (!(DEVICE_NAMES as readonly string[]).includes(device)) throw new Error(`--device must be one of ${DEVICE_NAMES.join(', ')}, got ${device}`);
+        options.device = device as DeviceName;
         break;
+      }
       case '--allow-origin':
         options.allowOrigins!.push(value());
         break;

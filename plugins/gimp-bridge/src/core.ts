@@ -25,6 +25,8 @@ export const createWorkerEngine: typeof nodeCore.createWorkerEngine = (core as u
 /** The pack the core uses when none is named (the trained small pack, else the fixture pack). */
 export const defaultPackPath: typeof nodeCore.defaultPackPath = (core as unknown as typeof nodeCore).defaultPackPath;
 export {
+  DEVICE_NAMES,
+  SCHEDULER_NAMES,
   ERROR_CODES,
   SdkError,
   composeCandidate,

@@ -5,7 +5,7 @@
  */
 import { HttpError } from './errors';
 import { boundaryOf, parseMultipart } from './multipart';
-import type { EditMode, Margins } from './core';
+import { SCHEDULER_NAMES, type EditMode, type Margins } from './core';
 
 export interface JobParams {
   mode: EditMode;
@@ -84,7 +84,10 @@ export function parseParams(raw: Record<string, unknown>): JobParams {
   if (raw.pack !== undefined) p.pack = text(raw.pack, 'pack', 200);
   if (raw.steps !== undefined) p.steps = intIn(raw.steps, 'steps', 1, 150);
   if (raw.guidance !== undefined) p.guidance = numIn(raw.guidance, 'guidance', 0, 50);
-  if (raw.scheduler !== undefined) p.scheduler = text(raw.scheduler, 'scheduler', 40);
+  if (raw.scheduler !== undefined) {
+    if (!(SCHEDULER_NAMES as readonly unknown[]).includes(raw.scheduler)) throw bad(`scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got ${JSON.stringify(raw.scheduler)}`);
+    p.scheduler = raw.scheduler as string;
+  }
   if (raw.strength !== undefined) p.strength = numIn(raw.strength, 'strength', 0, 1, true);
   if (raw.candidates !== undefined) p.candidates = intIn(raw.candidates, 'candidates', 1, 16);
   if (raw.seed !== undefined) p.seed = intIn(raw.seed, 'seed', 0, 0xffffffff);

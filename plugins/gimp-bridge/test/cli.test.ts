@@ -30,6 +30,7 @@ describe('byteedit serve', () => {
 
   it('explains bad arguments with exit 2 and prints help with exit 0', () => {
     expect(serve(['--port', 'abc'])).toMatchObject({ status: 2, out: expect.stringContaining('--port needs an integer') });
+    expect(serve(['--device', 'tpu'])).toMatchObject({ status: 2, out: expect.stringContaining('auto, cpu, webgpu, cuda') });
     expect(serve(['--frobnicate'])).toMatchObject({ status: 2, out: expect.stringContaining('unknown option --frobnicate') });
     expect(serve(['--help'])).toMatchObject({ status: 0, out: expect.stringContaining('usage: byteedit serve') });
     expect(serve(['--pack', '/nonexistent/pack'])).toMatchObject({ status: 1, out: expect.stringContaining('pack folder /nonexistent/pack does not exist') });

@@ -187,6 +187,7 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
     it('refuses invalid parameters with messages that list the valid options', async () => {
       expect(await post(server, jobBody({ mode: 'paint' }))).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringContaining('edit, erase, outpaint') });
       expect(await post(server, jobBody({ steps: 0 }))).toMatchObject({ status: 400, code: 'invalid_argument' });
+      expect(await post(server, jobBody({ scheduler: 'warp-drive' }))).toMatchObject({ status: 400, message: expect.stringContaining('euler-a') });
       expect(await post(server, jobBody({ colour: 'red' }))).toMatchObject({ status: 400, message: expect.stringContaining('unknown field "colour"') });
       expect(await post(server, jobBody({ mask: undefined }))).toMatchObject({ status: 400, message: expect.stringContaining('needs a mask') });
       expect(await post(server, jobBody({ mask: rectMaskPng(W, H, { x: 0, y: 0, width: 0, height: 0 }).toString('base64') }))).toMatchObject({ status: 422, code: 'mask_empty' });
