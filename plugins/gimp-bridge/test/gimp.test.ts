@@ -136,6 +136,8 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
       runs: [
         { name: 'edit', procedure: 'python-fu-byteedit-edit-selection', select: sel, feather: 8, args: { prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 } },
         { name: 'erase', procedure: 'python-fu-byteedit-erase-selection', select: [20, 90, 30, 20], args: { steps: 2, seed: 9 } },
+        { name: 'offset-layer', procedure: 'python-fu-byteedit-erase-selection', layer_offset: [12, 6], select: [70, 50, 30, 24], args: { steps: 2, seed: 4 } },
+        { name: 'grayscale', procedure: 'python-fu-byteedit-erase-selection', grayscale: true, select: [70, 50, 30, 24], args: { steps: 2, seed: 4 } },
         { name: 'expand', procedure: 'python-fu-byteedit-expand-canvas', args: { 'margin-left': 0, 'margin-top': 16, 'margin-right': 32, 'margin-bottom': 0, steps: 2, seed: 3 } },
         { name: 'no-selection', procedure: 'python-fu-byteedit-erase-selection', args: {} },
         { name: 'bad-token', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: bridge.port, token: 'not-the-token' }) },
@@ -252,6 +254,24 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(20);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
     expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
+  });
+
+  it('places results correctly on a layer that is offset on the canvas', () => {
+    const run = runs['offset-layer']!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    const [layer, original] = run.after.layers as [LayerInfo, LayerInfo];
+    expect([original.x, original.y, original.rgba]).toEqual([12, 6, run.before.layers[0]!.rgba]);
+    expect(layer.x).toBeLessThanOrEqual(70);
+    expect(layer.x + layer.width).toBeGreaterThanOrEqual(100);
+    expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+  });
+
+  it('works on grayscale images (the layer is grey + alpha, converted by GIMP)', () => {
+    const run = runs.grayscale!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    expect(run.after.layers).toHaveLength(2);
+    expect(run.after.layers[1]).toEqual(run.before.layers[0]);
+    expect(run.after.layers[0]!.mask).not.toBeNull();
   });
 
   it('Expand Canvas grows the canvas, shifts but never repaints the original, and fills the new border', () => {

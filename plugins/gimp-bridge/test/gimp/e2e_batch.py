@@ -59,6 +59,10 @@ def call(name, image, drawable, args):
 for run in spec["runs"]:
     image = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(spec["image"]))
     layer = image.get_layers()[0]
+    if run.get("grayscale"):
+        image.convert_grayscale()
+    if run.get("layer_offset"):
+        layer.set_offsets(run["layer_offset"][0], run["layer_offset"][1])
     sel = run.get("select")
     if sel:
         image.select_ellipse(Gimp.ChannelOps.REPLACE, sel[0], sel[1], sel[2], sel[3])
