@@ -139,9 +139,13 @@ export class JobStore {
       .filter((j) => isTerminal(j.state))
       .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
     let count = finished.length;
+    const newest = finished[finished.length - 1];
     for (const job of finished) {
       const expired = now - (job.finishedAt ?? now) >= this.limits.ttlMs;
-      if (expired || count > this.limits.maxFinished || this.totalBytes > this.limits.maxBytes) {
+      // Over budget, the oldest go first, but never the job that just ended: its client is
+      // about to fetch the results.
+      const overBudget = job !== newest && (count > this.limits.maxFinished || this.totalBytes > this.limits.maxBytes);
+      if (expired || overBudget) {
         this.remove(job);
         count--;
       }
