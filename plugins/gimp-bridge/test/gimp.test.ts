@@ -142,6 +142,8 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
         { name: 'no-selection', procedure: 'python-fu-byteedit-erase-selection', args: {} },
         { name: 'bad-token', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: bridge.port, token: 'not-the-token' }) },
         { name: 'not-running', procedure: 'python-fu-byteedit-erase-selection', select: sel, bridge_file: JSON.stringify({ port: 1, token: bridge.token }) },
+        // The core's test hook (the bridge runs with BYTEEDIT_TEST_HOOKS=1) kills the engine worker mid-job.
+        { name: 'server-error', procedure: 'python-fu-byteedit-edit-selection', select: sel, args: { prompt: '__byteedit_crash__', steps: 150, candidates: 2 } },
         // Killed mid-job from outside, as GIMP does when the user presses cancel on the progress bar.
         { name: 'cancelled', procedure: 'python-fu-byteedit-edit-selection', select: sel, args: { prompt: 'cancel me', candidates: 8, steps: 150, seed: 1 } },
       ],
@@ -302,11 +304,12 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(state).toBe('cancelled');
   });
 
-  it('reports a missing selection, a bad token and a stopped bridge as errors that say what to do, changing nothing', () => {
+  it('reports a missing selection, a bad token, a stopped bridge and a failed job as errors that say what to do, changing nothing', () => {
     const cases: [string, string][] = [
       ['no-selection', 'Nothing is selected'],
       ['bad-token', 'rejected the token'],
       ['not-running', 'npx byteedit serve'],
+      ['server-error', 'byteedit could not edit this: the engine worker stopped'],
     ];
     for (const [name, text] of cases) {
       const run = runs[name]!;
