@@ -23,7 +23,8 @@ const noNodeInBrowser = {
 };
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root, legalComments: 'none' };
-const nodeOpts = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'] };
+// Host packages (the bridge behind `byteedit serve`) are loaded at run time, never bundled into core.
+const nodeOpts = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node', '@byteedit/*'] };
 
 const results = await Promise.all([
   build({ ...nodeOpts, entryPoints: { index: 'src/node.ts', cli: 'src/cli/main.ts', worker: 'src/worker/node-worker.ts' }, outdir: join(dist, 'node'), metafile: true }),

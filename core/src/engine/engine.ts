@@ -54,6 +54,7 @@ export class Engine implements EngineApi {
 
   async enqueue(request: EditRequest): Promise<string> {
     if (this.disposed) throw new SdkError('internal', 'the engine has been disposed');
+    validateRequest(request);
     const job: Job = { id: `job-${this.nextId++}-${randomSeed().toString(36)}`, request, enqueuedAt: now(), cancelled: false };
     this.queue.push(job);
     this.emit({ type: 'queued', jobId: job.id, position: this.queue.length - 1 + (this.running ? 1 : 0) });

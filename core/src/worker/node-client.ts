@@ -15,6 +15,8 @@ export interface WorkerEngineOptions {
   maxPixels?: number;
   /** Path of the built worker entry (default: dist/node/worker.js next to this bundle). */
   workerPath?: string;
+  /** Environment of the worker (default: this process's). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface NodeWorkerData {
@@ -25,7 +27,7 @@ export interface NodeWorkerData {
 
 export function startNodeWorker(options: WorkerEngineOptions): WorkerHandle {
   const data: NodeWorkerData = { pack: options.pack, device: options.device, maxPixels: options.maxPixels };
-  const worker = new Worker(options.workerPath ?? join(__dirname, 'worker.js'), { workerData: data });
+  const worker = new Worker(options.workerPath ?? join(__dirname, 'worker.js'), { workerData: data, env: options.env ?? process.env });
   const api = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
   let exited = false;
   const exitCallbacks: ((reason: string) => void)[] = [];

@@ -1,0 +1,129 @@
+/** Fixture-pack runs through the real engine on onnxruntime-node: shapes, determinism, pixel preservation. */
+import { createEngine } from '../src/node';
+import { composeCandidate, runEdit } from '../src/engine/run';
+import type { EditRequest, JobEvent } from '../src/engine/types';
+import type { Engine } from '../src/engine/engine';
+import { boxMask, DIFFUSERS, gradientImage, LEGACY, OPTIMUM } from './helpers';
+
+let engine: Engine;
+beforeAll(() => {
+  engine = createEngine({ pack: DIFFUSERS, device: 'cpu' });
+});
+afterAll(() => engine.dispose());
+
+const W = 96;
+const H = 80;
+const request = (over: Partial<EditRequest> = {}): EditRequest => ({
+  image: gradientImage(W, H),
+  mask: boxMask(W, H, 30, 20, 30, 30),
+  mode: 'edit',
+  prompt: 'a red star',
+  seed: 11,
+  previewEvery: 0,
+  ...over,
+});
+
+function sameBytes(a: Uint8ClampedArray, b: Uint8ClampedArray): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+describe('engine on fixture packs', () => {
+  it('writes an image of the input size that keeps every pixel outside the compositing mask', async () => {
+    const req = request();
+    const source = gradientImage(W, H);
+    const { summary, candidates } = await runEdit(engine, req);
+    const [c] = candidates;
+    const out = composeCandidate(source, summary, c!);
+    expect([out.width, out.height]).toEqual([W, H]);
+    let changed = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inRegion = x >= c!.region.x && y >= c!.region.y && x < c!.region.x + c!.region.width && y < c!.region.y + c!.region.height;
+        const m = inRegion ? c!.mask.data[(y - c!.region.y) * c!.region.width + (x - c!.region.x)]! : 0;
+        const o = (y * W + x) * 4;
+        const same = sameBytes(out.data.subarray(o, o + 4), source.data.subarray(o, o + 4));
+        if (m === 0) expect(same).toBe(true);
+        else if (!same) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(500); // the masked 30x30 area was regenerated
+  });
+
+  it('is byte-identical for the same seed and differs for another', async () => {
+    const a = (await runEdit(engine, request({ seed: 3 }))).candidates[0]!.patch.data;
+    const b = (await runEdit(engine, request({ seed: 3 }))).candidates[0]!.patch.data;
+    const c = (await runEdit(engine, request({ seed: 4 }))).candidates[0]!.patch.data;
+    expect(sameBytes(a, b)).toBe(true);
+    expect(sameBytes(a, c)).toBe(false);
+  });
+
+  it('outpaints: the canvas grows by the margins with the source in place', async () => {
+    const source = gradientImage(W, H);
+    const { summary, candidates } = await runEdit(engine, request({ mode: 'outpaint', mask: undefined, expand: { left: 64, top: 0, right: 64, bottom: 0 } }));
+    const out = composeCandidate(source, summary, candidates[0]!);
+    expect([out.width, out.height]).toEqual([W + 128, H]);
+    for (let y = 0; y < H; y++) {
+      const row = out.data.subarray((y * out.width + 64) * 4, (y * out.width + 64 + W) * 4);
+      expect(sameBytes(row, source.data.subarray(y * W * 4, (y + 1) * W * 4))).toBe(true);
+    }
+    expect(out.data[3]).toBe(255); // the new area is filled, not transparent
+  });
+
+  it('returns K candidates with distinct recorded seeds', async () => {
+    const { summary, candidates } = await runEdit(engine, request({ candidates: 3, seed: 100 }));
+    expect(summary.seeds).toEqual([100, 101, 102]);
+    expect(candidates.map((c) => c.seed)).toEqual([100, 101, 102]);
+    expect(sameBytes(candidates[0]!.patch.data, candidates[1]!.patch.data)).toBe(false);
+  });
+
+  it.each([
+    ['optimum', OPTIMUM],
+    ['legacy 4-channel fp16 (latent blending)', LEGACY],
+  ])('runs the %s layout through the same code path', async (_name, pack) => {
+    for (const scheduler of ['ddim', 'dpmpp-2m', 'lcm'] as const) {
+      const { candidates } = await runEdit(engine, request({ pack, scheduler, steps: 3 }));
+      expect(candidates).toHaveLength(1);
+      expect(candidates[0]!.patch.data.some((v) => Number.isNaN(v))).toBe(false);
+    }
+  });
+
+  it('emits events in order: queued, started, progress 1..N, candidate, finished', async () => {
+    const events: JobEvent[] = [];
+    await runEdit(engine, request({ steps: 5, previewEvery: 2 }), (e) => events.push(e));
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('queued');
+    expect(types[1]).toBe('started');
+    expect(types.slice(-2)).toEqual(['candidate', 'finished']);
+    const steps = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress').map((e) => e.step);
+    expect(steps).toEqual([1, 2, 3, 4, 5]);
+    const previews = events.filter((e) => e.type === 'preview');
+    expect(previews.length).toBe(2);
+  });
+
+  it('cancels between steps and reports cancelled, then runs the next job', async () => {
+    const events: JobEvent[] = [];
+    const unsub = await engine.subscribe((e) => events.push(e));
+    const id = await engine.enqueue(request({ steps: 150, image: gradientImage(256, 256), mask: boxMask(256, 256, 20, 20, 200, 200) }));
+    const next = runEdit(engine, request());
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (events.some((e) => e.jobId === id && e.type === 'progress')) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 5);
+    });
+    await engine.cancel(id);
+    await expect(next).resolves.toMatchObject({ candidates: [expect.anything()] });
+    const mine = events.filter((e) => e.jobId === id).map((e) => e.type);
+    expect(mine.at(-1)).toBe('cancelled');
+    expect(mine.filter((t) => t === 'progress').length).toBeLessThan(150);
+    unsub();
+  });
+
+  it('reports bad requests as error events with stable codes', async () => {
+    await expect(runEdit(engine, request({ mask: boxMask(W, H, 0, 0, 0, 0) }))).rejects.toMatchObject({ code: 'mask_empty' });
+    await expect(runEdit(engine, request({ mask: boxMask(10, 10, 1, 1, 2, 2) }))).rejects.toMatchObject({ code: 'mask_size_mismatch' });
+    await expect(runEdit(engine, request({ pack: '/nonexistent/pack' }))).rejects.toMatchObject({ code: 'pack_not_found' });
+  });
+});
