@@ -9,7 +9,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="${GIMP_ROOT:-$REPO/.cache/gimp-root}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
-if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -f "$ROOT/.byteedit-complete" ]; then
+# Complete means GIMP 3 and its Python bindings are there (a root made by hand with the same
+# mmdebstrap command counts too).
+if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -d "$ROOT/usr/lib/python3/dist-packages/gi" ]; then
   echo "GIMP 3 root already present at $ROOT"
   exit 0
 fi
@@ -19,20 +21,22 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
+# Never delete something we did not make: an incomplete, non-empty target is left to the user.
+if [ -e "$ROOT" ] && [ -n "$(ls -A "$ROOT" 2>/dev/null)" ]; then
+  echo "setup-gimp-chroot.sh: $ROOT exists but has no GIMP 3 in it; remove it or set GIMP_ROOT elsewhere" >&2
+  exit 1
+fi
+rmdir "$ROOT" 2>/dev/null || true
+
 if ! command -v mmdebstrap >/dev/null 2>&1; then
   echo "Installing mmdebstrap with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq mmdebstrap >/dev/null
 fi
-
-# A half-made root (interrupted run) is removed and built again: mmdebstrap wants an empty target.
-if [ -e "$ROOT" ]; then
-  echo "Removing incomplete root at $ROOT"
-  rm -rf --one-file-system "$ROOT"
-fi
 mkdir -p "$(dirname "$ROOT")"
 
+# Built beside the target and renamed when complete, so an interrupted run leaves no half root.
 TMP="$ROOT.tmp.$$"
 trap 'rm -rf --one-file-system "$TMP"' EXIT
 echo "Creating GIMP 3 root at $ROOT (Debian trixie, about a minute)"
@@ -44,7 +48,6 @@ mmdebstrap --variant=minbase --mode=root \
   --dpkgopt='path-exclude=/usr/share/gimp/3.0/help/*' \
   --include=gimp,python3-gi,gir1.2-gimp-3.0 \
   trixie "$TMP" "$MIRROR"
-touch "$TMP/.byteedit-complete"
 mv "$TMP" "$ROOT"
 trap - EXIT
 echo "GIMP 3 root ready at $ROOT"
