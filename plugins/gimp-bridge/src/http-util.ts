@@ -29,6 +29,13 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       if (!failed) reject(err);
       failed = true;
     });
+    // A client that goes away mid-upload must not leave the submission pending (it holds a queue slot).
+    req.on('close', () => {
+      if (!req.complete && !failed) {
+        failed = true;
+        reject(new HttpError(400, 'malformed_request', 'the request body ended early; send it again'));
+      }
+    });
   });
 }
 

@@ -145,6 +145,24 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       expect(chunked).toBe(413);
     });
 
+    it('frees the queue slot of a client that disconnects mid-upload', async () => {
+      const s = await start({ maxActiveJobs: 1 });
+      await new Promise<void>((resolve) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const req = (require('node:http') as typeof import('node:http')).request({ host: '127.0.0.1', port: s.port, path: '/v1/jobs', method: 'POST', headers: { Host: `127.0.0.1:${s.port}`, Authorization: `Bearer ${s.token}`, 'Content-Length': 100_000 } });
+        req.on('error', () => resolve());
+        req.write(Buffer.alloc(1000, 32), () => setTimeout(() => req.destroy(), 50));
+        req.on('close', () => resolve());
+      });
+      let active = -1;
+      for (let i = 0; i < 100 && active !== 0; i++) {
+        active = (await http(s.port, '/v1/health')).json<{ queue: { active: number } }>().queue.active;
+        if (active !== 0) await sleep(10);
+      }
+      expect(active).toBe(0);
+      await submit(s);
+    });
+
     it('refuses too many pixels with 422 from the PNG header alone', async () => {
       const s = await start({ maxPixels: 1000 });
       const r = await post(s, jobBody());
