@@ -19,12 +19,12 @@ import {
   type Level,
 } from './pyramid';
 import { seedState } from './random';
-import { vote, voteScratch } from './vote';
+import { vote, voteBest, voteScratch } from './vote';
 
 export interface FillOptions {
   /** Odd patch side in pixels, 3..31 (default 7). */
   patchSize?: number;
-  /** Search-and-vote iterations per pyramid level (default 5; the finest level runs about half). */
+  /** Search-and-vote iterations per pyramid level, 1..100 (default 5; the finest level of a pyramid runs 40 %). */
   iterations?: number;
   /** PRNG seed; the same seed, image and mask give the same pixels (default 0). */
   seed?: number;
@@ -43,13 +43,23 @@ const CHUNK = 4096;
 /** Time between yields to the event loop. */
 const YIELD_MS = 25;
 /** Confidence decay per pixel of distance into the hole (Wexler's gamma). */
-const T = (globalThis as unknown as { FILL_TUNE?: Record<string, number> }).FILL_TUNE ?? {};
-const GAMMA = T['gamma'] ?? 1.3;
-const Q = T['q'] ?? 0.75;
-const QF = T['qf'] ?? Q;
-const FINAL = T['final'] ?? 0;
-const LOCAL = T['local'] ?? 64;
-const HOLE_W = T['holew'] ?? 0.3;
+const GAMMA = 1.3;
+/**
+ * Weight of hole pixels (current estimates) against known pixels in the patch distance. Below 1 so
+ * a wrong early guess cannot hold the search in place.
+ */
+const HOLE_WEIGHT = 0.3;
+/** Cost quantile that sets the vote's weight scale: coarse levels average, the finest is sharper. */
+const COARSE_QUANTILE = 0.5;
+const FINE_QUANTILE = 0.1;
+/** Local search radius around each target at coarse levels (and at a single-level fill). */
+const LOCAL_RADIUS = 64;
+/** Random-search radius at the finest level of a pyramid, where the upsampled field is already good. */
+const FINE_RADIUS = 16;
+/** Share of `iterations` run at the finest level of a pyramid (it costs 4x the next level). */
+const FINE_SHARE = 0.4;
+/** Stop halving once the hole is at most this many patch radii thick. */
+const DEPTH_IN_RADII = 2;
 
 interface Tuning {
   readonly r: number;
@@ -71,6 +81,7 @@ export async function patchMatchFill(
   const r = (patchSize - 1) >> 1;
   const tuning: Tuning = { r, iterations };
 
+  // Work only around the hole: its bounding box plus a source margin as large as the hole.
   const margin = Math.max(4 * patchSize, Math.max(bounds.width, bounds.height));
   const crop = cropAround(image.width, image.height, bounds, margin);
   const levels = buildPyramid(baseLevel(image.data, image.width, mask.data, exclude?.data ?? null, crop), tuning);
@@ -78,7 +89,7 @@ export async function patchMatchFill(
     throw new SdkError('invalid_argument', 'the mask and exclude region leave no pixels to copy from: shrink the mask or the exclude region');
   }
 
-  const run = new Runner(hooks, levels.reduce((n, _l, i) => n + itersAt(i, tuning), 0));
+  const run = new Runner(hooks, levels.reduce((n, _l, i) => n + itersAt(i, levels.length, tuning), 0));
   let rng = seedState(seed);
   let prev: { level: Level; field: Field } | null = null;
   for (let li = levels.length - 1; li >= 0; li--) {
@@ -100,37 +111,32 @@ export async function patchMatchFill(
       onionFill(level);
       rng = randomField(field, rng);
     } else {
+      // The coarse match, upsampled, gives a sharper start than the upsampled coarse pixels.
       initFromCoarse(prev.level, level);
       rng = upsampleField(prev.level, prev.field, level, field, rng);
-      refreshCosts(level, field, r);
-      vote(level, field, r, conf, scratch, 0.75);
+      vote(level, field, r, conf, scratch, -1);
     }
     refreshCosts(level, field, r);
-    const maxRadius = prev === null ? Math.max(level.w, level.h) : Math.max(4, Math.max(level.w, level.h) >> 2);
-    const iters = itersAt(li, tuning);
+    const finest = li === 0;
+    const refining = prev !== null && finest;
+    const maxRadius = prev === null ? Math.max(level.w, level.h) : refining ? FINE_RADIUS : Math.max(4, Math.max(level.w, level.h) >> 2);
+    const localRadius = refining ? 0 : LOCAL_RADIUS;
+    const iters = itersAt(li, levels.length, tuning);
     for (let it = 0; it < iters; it++) {
       const dir: 1 | -1 = it % 2 === 0 ? 1 : -1;
       const n = field.targets.length;
       for (let from = 0; from < n; from += CHUNK) {
-        rng = sweep(level, field, r, dir, from, Math.min(n, from + CHUNK), maxRadius, LOCAL, rng);
+        rng = sweep(level, field, r, dir, from, Math.min(n, from + CHUNK), maxRadius, localRadius, rng);
         await run.checkpoint();
       }
-      vote(level, field, r, conf, scratch, li === 0 ? QF : Q);
-      refreshCosts(level, field, r);
+      const last = it === iters - 1;
+      // The very last reconstruction copies instead of averaging: averaging blurs texture.
+      if (finest && last) voteBest(level, field, r, conf, scratch);
+      else vote(level, field, r, conf, scratch, finest ? FINE_QUANTILE : COARSE_QUANTILE);
+      // Costs must follow the new pixels for the next sweep; the next level computes its own.
+      if (!last) refreshCosts(level, field, r);
       run.step();
       await run.checkpoint();
-    }
-    if (li === 0 && FINAL === 1) {
-      for (let k = 0; k < level.holeList.length; k++) {
-        const q = level.holeList[k]!;
-        const s = field.nnf[q]!;
-        for (let c = 0; c < CH; c++) level.img[q * CH + c] = level.img[s * CH + c]!;
-      }
-    }
-    if (T['debug']) {
-      let sum = 0;
-      for (let k = 0; k < field.targets.length; k++) sum += field.cost[field.targets[k]!]!;
-      (globalThis as unknown as { console: { log(...a: unknown[]): void } }).console.log('level', li, level.w, level.h, 'holes', level.holeList.length, 'targets', field.targets.length, 'valid', field.validList.length, 'meanCost/px', sum / field.targets.length / ((2 * r + 1) ** 2 * 4));
     }
     prev = { level, field };
   }
@@ -169,15 +175,16 @@ function hasSource(level: Level): boolean {
 }
 
 /**
- * Halve until the hole is about a patch thick (deeper levels add nothing) or the crop gets too
- * small to hold a few patches.
+ * Halve until the hole is about a patch thick or the crop gets too small to hold a few patches.
+ * Thin holes (strokes) stay single-level: at coarse scales they swell relative to their context,
+ * and a poor coarse guess is hard to undo at full resolution.
  */
 function buildPyramid(base: Level, t: Tuning): Level[] {
   const levels = [base];
   const size = 2 * t.r + 1;
   let depth = maxOf(holeDistance(base));
   let top = base;
-  while (depth > (T['depthk'] ?? 1) * t.r && Math.min(top.w, top.h) >= 6 * size && levels.length < (T['levels'] ?? 99)) {
+  while (depth > DEPTH_IN_RADII * t.r && Math.min(top.w, top.h) >= 6 * size) {
     top = downsample(top);
     levels.push(top);
     depth /= 2;
@@ -191,14 +198,14 @@ function maxOf(a: Float32Array): number {
   return m;
 }
 
-/** Iterations at level i (0 = finest): full at coarse levels, about half at the finest. */
-function itersAt(i: number, t: Tuning): number {
-  return i === 0 ? Math.max(1, Math.ceil(t.iterations / 2)) : t.iterations;
+/** Iterations at level i (0 = finest): all at coarse levels (and a single level), fewer at the finest. */
+function itersAt(i: number, count: number, t: Tuning): number {
+  return i === 0 && count > 1 ? Math.max(1, Math.ceil(t.iterations * FINE_SHARE)) : t.iterations;
 }
 
 function distanceWeights(level: Level): Float32Array {
   const weight = new Float32Array(level.w * level.h);
-  for (let i = 0; i < weight.length; i++) weight[i] = level.hole[i] ? HOLE_W : 1;
+  for (let i = 0; i < weight.length; i++) weight[i] = level.hole[i] ? HOLE_WEIGHT : 1;
   return weight;
 }
 

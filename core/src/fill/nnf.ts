@@ -6,8 +6,12 @@
 import { CH, type Level } from './pyramid';
 import { below, nextState } from './random';
 
-/** Weight of the texture-feature channels against colour in the patch distance. */
-const FEATURE_WEIGHT = (globalThis as unknown as { FILL_TUNE?: Record<string, number> }).FILL_TUNE?.['lambda'] ?? 2;
+/**
+ * Weight of the texture-feature channels against colour in the patch distance. High, because plain
+ * colour distance prefers smooth sources for any texture it cannot match exactly (the blur bias);
+ * tuned on models/photos (docs/fill.md).
+ */
+const FEATURE_WEIGHT = 128;
 
 export interface Field {
   /** Source centre per pixel index (meaningful at target centres only). */

@@ -36,8 +36,48 @@ function costScale(field: Field, r: number, sample: Float32Array, quantile: numb
 }
 
 /**
+ * Winner-take-all reconstruction: each hole pixel copies what the best-matching patch covering it
+ * (lowest mean cost, scaled by confidence) puts there. No averaging, so no blur; used for the last
+ * pass at full resolution, where the field has converged and seams are rare.
+ */
+export function voteBest(level: Level, field: Field, r: number, conf: Float32Array, scratch: VoteScratch): void {
+  const { w, h, img, hole, holeList } = level;
+  const { nnf, cost, targets } = field;
+  const { acc, wsum } = scratch;
+  for (let k = 0; k < holeList.length; k++) wsum[holeList[k]!] = Infinity;
+  for (let k = 0; k < targets.length; k++) {
+    const p = targets[k]!;
+    const px = p % w;
+    const py = (p - px) / w;
+    const x0 = px < r ? -px : -r;
+    const x1 = px + r >= w ? w - 1 - px : r;
+    const y0 = py < r ? -py : -r;
+    const y1 = py + r >= h ? h - 1 - py : r;
+    const score = cost[p]! / ((x1 - x0 + 1) * (y1 - y0 + 1)) / conf[p]!;
+    const s = nnf[p]!;
+    for (let dy = y0; dy <= y1; dy++) {
+      let q = p + dy * w + x0;
+      let si = (s + dy * w + x0) * CH;
+      for (let dx = x0; dx <= x1; dx++) {
+        if (hole[q] && score < wsum[q]!) {
+          wsum[q] = score;
+          for (let c = 0; c < CH; c++) acc[q * CH + c] = img[si + c]!;
+        }
+        q++;
+        si += CH;
+      }
+    }
+  }
+  for (let k = 0; k < holeList.length; k++) {
+    const q = holeList[k]!;
+    for (let c = 0; c < CH; c++) img[q * CH + c] = acc[q * CH + c]!;
+  }
+}
+
+/**
  * Writes the vote into the hole pixels of level.img. `conf` is a per-pixel confidence of the patch
- * centre (1 outside the hole); `quantile` picks the cost scale (higher = softer weights).
+ * centre (1 outside the hole); `quantile` picks the cost scale (higher = softer weights); a negative
+ * quantile ignores costs (for a field whose costs are not computed yet).
  */
 export function vote(
   level: Level,
@@ -55,8 +95,8 @@ export function vote(
     wsum[q] = 0;
     for (let c = 0; c < CH; c++) acc[q * CH + c] = 0;
   }
-  const sigma2 = costScale(field, r, scratch.sample, quantile);
-  const inv = -1 / (2 * sigma2);
+  const uniform = quantile < 0;
+  const inv = uniform ? 0 : -1 / (2 * costScale(field, r, scratch.sample, quantile));
   for (let k = 0; k < targets.length; k++) {
     const p = targets[k]!;
     const px = p % w;
@@ -66,7 +106,7 @@ export function vote(
     const y0 = py < r ? -py : -r;
     const y1 = py + r >= h ? h - 1 - py : r;
     const count = (x1 - x0 + 1) * (y1 - y0 + 1);
-    const wt = conf[p]! * Math.exp((cost[p]! / count) * inv) + 1e-30;
+    const wt = uniform ? conf[p]! + 1e-30 : conf[p]! * Math.exp((cost[p]! / count) * inv) + 1e-30;
     const s = nnf[p]!;
     for (let dy = y0; dy <= y1; dy++) {
       let q = p + dy * w + x0;

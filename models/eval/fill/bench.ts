@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   );
 }
 
-if (require.main === module) {
+if (require.main === module && !process.env.NO_BENCH_MAIN) {
   main().catch((e: unknown) => {
     console.error(e);
     process.exit(1);
