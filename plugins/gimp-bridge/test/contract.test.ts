@@ -314,7 +314,7 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
     });
 
     it('cancels a queued job and a running job; the queue goes on', async () => {
-      const running = await submit(server, { steps: impl.longSteps });
+      const running = await submit(server, { ...impl.longJob });
       const queued = await submit(server);
       const firstProgress = events(server, running, (e) => e.event === 'progress');
       const del = await http(server.port, `/v1/jobs/${queued}`, { method: 'DELETE', headers: auth });
@@ -338,14 +338,14 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
     });
 
     it('cancels a running job when its event stream closes with cancelOnDisconnect=1 (a host that died)', async () => {
-      const id = await submit(server, { steps: impl.longSteps });
+      const id = await submit(server, { ...impl.longJob });
       await events(server, id, (e) => e.event === 'progress', '?cancelOnDisconnect=1');
       const after = await events(server, id);
       expect(after[after.length - 1]!.event).toBe('cancelled');
     });
 
     it('fails a job whose worker crashes with worker_crashed, and runs the next job', async () => {
-      const crash = await submit(server, { prompt: '__byteedit_crash__', steps: impl.longSteps });
+      const crash = await submit(server, { prompt: '__byteedit_crash__', ...impl.longJob });
       const next = await submit(server);
       const crashEvents = await events(server, crash);
       const last = crashEvents[crashEvents.length - 1]!;
@@ -358,7 +358,7 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
 
     it('refuses submissions beyond the queue limit with 429 and Retry-After', async () => {
       const s = await start({ maxActiveJobs: 2 });
-      const a = await submit(s, { steps: impl.longSteps });
+      const a = await submit(s, { ...impl.longJob });
       const b = await submit(s);
       const r = await http(s.port, '/v1/jobs', { method: 'POST', headers: { Authorization: `Bearer ${s.token}` }, body: jobBody() });
       expect(r.status).toBe(429);
@@ -404,7 +404,7 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
     it('drains the running job, cancels queued ones, refuses new work with 503, removes its file', async () => {
       const s = await start();
       const a = { Authorization: `Bearer ${s.token}` };
-      const running = await submit(s, { steps: impl.longSteps });
+      const running = await submit(s, { ...impl.longJob });
       const queued = await submit(s);
       const runningEvents = readSse(s.port, `/v1/jobs/${running}/events`, a);
       const queuedEvents = readSse(s.port, `/v1/jobs/${queued}/events`, a);

@@ -35,8 +35,8 @@ export type BridgeOptions = Pick<ServerOptions, 'maxBodyBytes' | 'maxPixels' | '
 export interface BridgeImpl {
   name: string;
   start(options?: BridgeOptions): Promise<BridgeHandle>;
-  /** Steps that make a job last long enough to be cancelled while running. */
-  longSteps: number;
+  /** Parameters that make a job last long enough (about a second or more) to be cancelled while running. */
+  longJob: { steps: number; candidates: number };
 }
 
 async function statsOf(port: number, token: string): Promise<{ jobs: number; active: number; bytes: number }> {
@@ -45,7 +45,7 @@ async function statsOf(port: number, token: string): Promise<{ jobs: number; act
 
 export const fakeImpl: BridgeImpl = {
   name: 'fake engine, in-process server',
-  longSteps: 100,
+  longJob: { steps: 100, candidates: 1 },
   async start(options = {}) {
     const engine = new FakeEngine({ stepMs: 15 });
     const s = await startServer({ engine, port: 0, packs: [FIXTURE_PACK], configDir: mkdtempSync(join(tmpdir(), 'byteedit-bridge-')), ...options });
@@ -109,7 +109,7 @@ export async function startChildBridge(args: string[] = [], configDir = mkdtempS
 
 export const childImpl: BridgeImpl = {
   name: 'core worker engine, `byteedit serve` child process',
-  longSteps: 150,
+  longJob: { steps: 150, candidates: 3 },
   async start(options = {}) {
     const args: string[] = [];
     if (options.maxBodyBytes !== undefined) args.push('--max-body', String(options.maxBodyBytes));
