@@ -1,15 +1,24 @@
 // One jest run for the whole repository, one project per package. Tiers: unit tests are fast and
 // default; fixture-pack and end-to-end tests live beside them and start real things (ORT, workers,
-// the bridge over loopback, GIMP 3, Chromium).
-const transform = { '^.+\\.(ts|js|mjs)$': '<rootDir>/../scripts/jest-esbuild.cjs' };
+// the bridge over loopback, GIMP 3, Chromium). Helpers live in test/jest/.
+const path = require('node:path');
+
+const jestDir = path.join(__dirname, 'test', 'jest');
+const transform = { '^.+\\.(ts|js|mjs)$': path.join(jestDir, 'esbuild-transform.cjs') };
 // fast-png and iobuffer ship ESM only: let the esbuild transform turn them into CommonJS too.
 const transformIgnorePatterns = ['/node_modules/(?!(fast-png|iobuffer)/)'];
-const common = { testEnvironment: '<rootDir>/../scripts/jest-node-env.cjs', transform, transformIgnorePatterns, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  testEnvironment: path.join(jestDir, 'node-env.cjs'),
+  globalSetup: path.join(jestDir, 'build-once.cjs'),
+  transform,
+  transformIgnorePatterns,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'core', rootDir: 'core', testMatch: ['<rootDir>/test/**/*.test.ts'], globalSetup: '<rootDir>/../scripts/jest-build.cjs' },
-    { ...common, testEnvironment: '<rootDir>/../../scripts/jest-node-env.cjs', displayName: 'gimp-bridge', rootDir: 'plugins/gimp-bridge', testMatch: ['<rootDir>/test/**/*.test.ts'], globalSetup: '<rootDir>/../../scripts/jest-build.cjs', transform: { '^.+\\.(ts|js|mjs)$': '<rootDir>/../../scripts/jest-esbuild.cjs' } },
-    { ...common, displayName: 'e2e', rootDir: 'test', testMatch: ['<rootDir>/**/*.test.ts'], globalSetup: '<rootDir>/../scripts/jest-build.cjs' },
+    { ...common, displayName: 'core', rootDir: path.join(__dirname, 'core'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'gimp-bridge', rootDir: path.join(__dirname, 'plugins', 'gimp-bridge'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'e2e', rootDir: path.join(__dirname, 'test'), testMatch: ['<rootDir>/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/jest/'] },
   ],
 };

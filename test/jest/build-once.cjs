@@ -6,5 +6,5 @@ let built = false;
 module.exports = async function () {
   if (built || process.env.BYTEEDIT_SKIP_BUILD === '1') return;
   built = true;
-  execFileSync(process.execPath, [path.join(__dirname, '..', 'core', 'build.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'core', 'build.mjs')], { stdio: 'inherit' });
 };

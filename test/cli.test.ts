@@ -1,0 +1,152 @@
+/** The `byteedit` command as a user runs it: a child process, real files, exit codes. */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createImage, decodeImage, encodePng, type RgbaImage } from '../core/src/index';
+
+const REPO = resolve(__dirname, '..');
+const BIN = join(REPO, 'core', 'bin', 'byteedit.js');
+const FIXTURE = join(REPO, 'models', 'fixtures', 'tiny-sd-diffusers');
+
+let dir: string;
+const W = 120;
+const H = 90;
+
+function gradient(w: number, h: number): RgbaImage {
+  const img = createImage(w, h);
+  for (let i = 0; i < w * h; i++) img.data.set([(i % w) * 2, Math.floor(i / w) * 2, 100, 255], i * 4);
+  return img;
+}
+
+function maskPng(w: number, h: number, box: [number, number, number, number] | null): Uint8Array {
+  const img = createImage(w, h);
+  for (let i = 0; i < w * h; i++) {
+    const x = i % w;
+    const y = Math.floor(i / w);
+    const on = box && x >= box[0] && y >= box[1] && x < box[0] + box[2] && y < box[1] + box[3];
+    img.data.set(on ? [255, 255, 255, 255] : [0, 0, 0, 255], i * 4);
+  }
+  return encodePng(img);
+}
+
+function run(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const base = (): string[] => ['edit', '--image', 'in.png', '--mask', 'mask.png', '--pack', FIXTURE, '--seed', '5', '--out', 'out.png', '-q'];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'byteedit-cli-'));
+  writeFileSync(join(dir, 'in.png'), encodePng(gradient(W, H)));
+  writeFileSync(join(dir, 'mask.png'), maskPng(W, H, [40, 30, 30, 30]));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  for (const f of readdirSync(dir)) if (f.startsWith('out')) rmSync(join(dir, f));
+});
+
+describe('byteedit edit', () => {
+  it('writes an image of the input size, identical for the same seed, and reports JSON', () => {
+    const r = run([...base(), '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { files: string[]; seeds: number[]; device: string; timings: { totalMs: number } };
+    expect(info.files).toEqual([join(dir, 'out.png')]);
+    expect(info.seeds).toEqual([5]);
+    expect(info.device).toBe('cpu');
+    const first = readFileSync(join(dir, 'out.png'));
+    const img = decodeImage(new Uint8Array(first));
+    expect([img.width, img.height]).toEqual([W, H]);
+    expect(run(base()).code).toBe(0);
+    expect(readFileSync(join(dir, 'out.png')).equals(first)).toBe(true);
+    expect(run([...base().slice(0, -5), '--seed', '6', '--out', 'out.png']).code).toBe(0);
+    expect(readFileSync(join(dir, 'out.png')).equals(first)).toBe(false);
+  });
+
+  it('writes OUT-1..OUT-K for K candidates, with distinct seeds', () => {
+    const r = run([...base(), '--candidates', '3', '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { files: string[]; seeds: number[] };
+    expect(info.files.map((f) => f.slice(dir.length + 1))).toEqual(['out-1.png', 'out-2.png', 'out-3.png']);
+    expect(new Set(info.seeds).size).toBe(3);
+    for (const f of info.files) expect(existsSync(f)).toBe(true);
+  });
+
+  it('outpaints: --expand 64,0,64,0 gives an image exactly 128 px wider with the original in place', () => {
+    const r = run(['edit', '--image', 'in.png', '--mode', 'outpaint', '--expand', '64,0,64,0', '--pack', FIXTURE, '--out', 'out.png', '-q']);
+    expect(r.code).toBe(0);
+    const out = decodeImage(new Uint8Array(readFileSync(join(dir, 'out.png'))));
+    const src = gradient(W, H);
+    expect([out.width, out.height]).toEqual([W + 128, H]);
+    for (let y = 0; y < H; y++) {
+      const row = Buffer.from(out.data.subarray((y * out.width + 64) * 4, (y * out.width + 64 + W) * 4));
+      expect(row.equals(Buffer.from(src.data.subarray(y * W * 4, (y + 1) * W * 4)))).toBe(true);
+    }
+  });
+
+  it('says when the default pack is a fixture with random weights', () => {
+    const r = run(['edit', '--image', 'in.png', '--mask', 'mask.png', '--out', 'out.png'], { BYTEEDIT_DEFAULT_PACK: FIXTURE });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/fixture with random weights/);
+  });
+});
+
+describe('byteedit edit refuses bad input: exit 2, one line naming the problem, nothing written', () => {
+  const setup = (): void => {
+    writeFileSync(join(dir, 'corrupt.png'), Buffer.concat([Buffer.from(readFileSync(join(dir, 'in.png'))).subarray(0, 40)]));
+    writeFileSync(join(dir, 'small-mask.png'), maskPng(60, 45, [1, 1, 10, 10]));
+    writeFileSync(join(dir, 'empty-mask.png'), maskPng(W, H, null));
+    writeFileSync(join(dir, 'text.png'), 'not an image at all');
+    const broken = join(dir, 'broken-pack');
+    cpSync(FIXTURE, broken, { recursive: true });
+    rmSync(join(broken, 'vae_decoder', 'model.onnx'));
+    const badJson = join(dir, 'bad-json-pack');
+    cpSync(FIXTURE, badJson, { recursive: true });
+    const m = JSON.parse(readFileSync(join(badJson, 'pack.json'), 'utf8'));
+    m.resolution.native = 'big';
+    writeFileSync(join(badJson, 'pack.json'), JSON.stringify(m));
+    const editOnly = join(dir, 'edit-only-pack');
+    cpSync(FIXTURE, editOnly, { recursive: true });
+    const e = JSON.parse(readFileSync(join(editOnly, 'pack.json'), 'utf8'));
+    e.modes = ['edit'];
+    writeFileSync(join(editOnly, 'pack.json'), JSON.stringify(e));
+  };
+  beforeAll(setup);
+
+  const swap = (flag: string, value: string): string[] => {
+    const a = base();
+    a[a.indexOf(flag) + 1] = value;
+    return a;
+  };
+
+  it.each([
+    ['missing image', 'image_not_found', () => swap('--image', 'nope.png')],
+    ['corrupt image', 'image_unreadable', () => swap('--image', 'corrupt.png')],
+    ['not an image', 'image_unreadable', () => swap('--image', 'text.png')],
+    ['mask of another size', 'mask_size_mismatch', () => swap('--mask', 'small-mask.png')],
+    ['empty mask', 'mask_empty', () => swap('--mask', 'empty-mask.png')],
+    ['image over the pixel cap', 'image_too_large', () => [...base(), '--max-pixels', '5000']],
+    ['unknown pack folder', 'pack_not_found', () => swap('--pack', 'no-such-pack')],
+    ['pack missing an ONNX file', 'pack_file_missing', () => swap('--pack', 'broken-pack')],
+    ['pack.json error (with the field path)', 'pack_invalid', () => swap('--pack', 'bad-json-pack')],
+    ['mode the pack does not support', 'mode_unsupported', () => [...swap('--pack', 'edit-only-pack'), '--mode', 'erase']],
+    ['bad --steps', 'invalid_argument', () => [...base(), '--steps', 'many']],
+    ['bad --guidance', 'invalid_argument', () => [...base(), '--guidance', '-3']],
+    ['bad --expand', 'invalid_argument', () => ['edit', '--image', 'in.png', '--mode', 'outpaint', '--expand', '1,2,3', '--out', 'out.png']],
+    ['bad --mode', 'invalid_argument', () => [...base(), '--mode', 'paint']],
+    ['bad --device', 'invalid_argument', () => [...base(), '--device', 'tpu']],
+    ['bad --seed', 'invalid_argument', () => [...base(), '--seed', '-1']],
+    ['unknown option', 'invalid_argument', () => [...base(), '--colour', 'red']],
+    ['no --mask for edit', 'invalid_argument', () => ['edit', '--image', 'in.png', '--out', 'out.png']],
+    ['output folder missing', 'output_unwritable', () => swap('--out', 'no/such/dir/out.png')],
+  ])('%s -> %s', (_what, code, args) => {
+    const r = run(args());
+    expect(r.code).toBe(2 - (code === 'output_unwritable' ? 1 : 0));
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`[${code}]`);
+    if (code === 'pack_invalid') expect(lines[0]).toContain('$.resolution.native');
+    expect(readdirSync(dir).filter((f) => f.startsWith('out'))).toEqual([]);
+  });
+});
