@@ -2,6 +2,7 @@
 //   dist/node/index.js    CommonJS library for Node (onnxruntime-node stays external: native addon)
 //   dist/node/cli.js      the `byteedit` command
 //   dist/node/worker.js   worker_threads entry (comlink)
+//   dist/node/bench.js    npm run bench
 //   dist/browser/index.js ESM library for bundlers (onnxruntime-web external)
 //   dist/browser/worker.js self-contained Web Worker (onnxruntime-web bundled; never onnxruntime-node)
 import { build } from 'esbuild';
@@ -27,7 +28,7 @@ const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingD
 const nodeOpts = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node', '@byteedit/*'] };
 
 const results = await Promise.all([
-  build({ ...nodeOpts, entryPoints: { index: 'src/node.ts', cli: 'src/cli/main.ts', worker: 'src/worker/node-worker.ts' }, outdir: join(dist, 'node'), metafile: true }),
+  build({ ...nodeOpts, entryPoints: { index: 'src/node.ts', cli: 'src/cli/main.ts', worker: 'src/worker/node-worker.ts', bench: 'src/bench/bench.ts' }, outdir: join(dist, 'node'), metafile: true }),
   build({ ...common, platform: 'browser', format: 'esm', target: 'es2022', entryPoints: { index: 'src/browser.ts' }, outdir: join(dist, 'browser'), external: ['onnxruntime-web'], plugins: [noNodeInBrowser], metafile: true }),
   build({ ...common, platform: 'browser', format: 'esm', target: 'es2022', entryPoints: { worker: 'src/worker/browser-worker.ts' }, outdir: join(dist, 'browser'), plugins: [noNodeInBrowser], metafile: true, minify: true }),
 ]);
