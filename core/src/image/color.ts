@@ -92,7 +92,8 @@ export function colorMatch(generated: RgbaImage, source: RgbaImage, mask: Mask<S
   const gs = labStats(generated, ring);
   if (gs.count < 16) return out;
   const ss = labStats(source, ring);
-  const gain = [0, 1, 2].map((c) => Math.min(2, Math.max(0.5, gs.std[c]! > 1e-3 ? ss.std[c]! / gs.std[c]! : 1)));
+  // Contrast gains are kept near 1: the ring measures the cast, not the content inside the mask.
+  const gain = [0, 1, 2].map((c) => Math.min(1.25, Math.max(0.8, gs.std[c]! > 1e-3 ? ss.std[c]! / gs.std[c]! : 1)));
   const lab = [0, 0, 0];
   const rgb = [0, 0, 0];
   for (let i = 0; i < mask.data.length; i++) {
