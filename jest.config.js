@@ -19,6 +19,8 @@ module.exports = {
   projects: [
     { ...common, displayName: 'core', rootDir: path.join(__dirname, 'core'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
     { ...common, displayName: 'gimp-bridge', rootDir: path.join(__dirname, 'plugins', 'gimp-bridge'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'figma', rootDir: path.join(__dirname, 'plugins', 'figma'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    { ...common, displayName: 'photoshop', rootDir: path.join(__dirname, 'plugins', 'photoshop'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
     { ...common, displayName: 'e2e', rootDir: path.join(__dirname, 'test'), testMatch: ['<rootDir>/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/jest/'] },
   ],
 };
