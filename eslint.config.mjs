@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['core/src/runtime/ort-node.ts', 'core/src/runtime/node-*.ts', 'core/src/worker/node-*.ts', 'core/src/cli/**/*.ts', 'core/src/node.ts', 'core/src/bench/**/*.ts'],
+    files: ['core/src/runtime/ort-node.ts', 'core/src/runtime/node-*.ts', 'core/src/worker/node-*.ts', 'core/src/cli/**/*.ts', 'core/src/node.ts', 'core/src/bench/**/*.ts', 'core/src/download/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
