@@ -11,7 +11,7 @@ import { below, nextState } from './random';
  * colour distance prefers smooth sources for any texture it cannot match exactly (the blur bias);
  * tuned on models/photos (docs/fill.md).
  */
-const FEATURE_WEIGHT = 128;
+const FEATURE_WEIGHT = 256;
 
 export interface Field {
   /** Source centre per pixel index (meaningful at target centres only). */

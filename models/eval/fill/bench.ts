@@ -1,6 +1,7 @@
 /**
  * Benchmark: patchMatchFill on a 1024x1024 image with a 5 % hole (a centred disc), default options.
- * Prints one JSON line per run and a summary. Run:
+ * Prints one JSON line per run and a summary (wall and CPU time; on a shared machine the CPU time is
+ * the fairer number, since the fill runs on one thread). Run:
  *   npx esbuild models/eval/fill/bench.ts --bundle --platform=node --outfile=/tmp/fill-bench.cjs && node /tmp/fill-bench.cjs [runs]
  * The image is synthetic but photo-like (smooth shading, edges, fine noise) so the search does real
  * work; it is generated deterministically so timings compare across machines.
@@ -51,13 +52,19 @@ async function main(): Promise<void> {
   for (const v of mask.data) if (v) holes++;
   await patchMatchFill(image, mask, { seed: 1 }); // warm-up (JIT)
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     await patchMatchFill(image, mask, { seed: i });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const used = process.cpuUsage(c0);
+    const cpuMs = (used.user + used.system) / 1000;
     times.push(ms);
-    console.log(JSON.stringify({ run: i, ms: Math.round(ms) }));
+    cpu.push(cpuMs);
+    console.log(JSON.stringify({ run: i, ms: Math.round(ms), cpuMs: Math.round(cpuMs) }));
   }
+  cpu.sort((a, b) => a - b);
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
   const os = await import('node:os');
@@ -69,6 +76,8 @@ async function main(): Promise<void> {
       runs,
       medianMs: Math.round(median),
       minMs: Math.round(times[0]!),
+      // CPU time of this process: what the wall time would be on an otherwise idle core (the fill is single-threaded).
+      medianCpuMs: Math.round(cpu[Math.floor(cpu.length / 2)]!),
       cpus: os.cpus().length,
       cpu: os.cpus()[0]?.model,
       loadavg: os.loadavg().map((v) => +v.toFixed(2)),
