@@ -2,7 +2,8 @@
 # Creates a Debian trixie root with GIMP 3.0 and its Python bindings, for the bridge's end-to-end
 # test (Debian 12 only ships GIMP 2.10 without Python). Idempotent: an existing root is reused.
 #   GIMP_ROOT=/path scripts/setup-gimp-chroot.sh   (default: <repo>/.cache/gimp-root)
-# Needs root (mmdebstrap --mode=root, chroot). About a minute and ~460 MB on first run.
+# Needs root (mmdebstrap --mode=root, chroot). About a minute and ~500 MB on first run. Xvfb is
+# included so the plug-in's dialog can be tested with GIMP's GUI.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +13,14 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # Complete means GIMP 3 and its Python bindings are there (a root made by hand with the same
 # mmdebstrap command counts too).
 if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -d "$ROOT/usr/lib/python3/dist-packages/gi" ]; then
+  # Xvfb runs GIMP's GUI for the plug-in's dialog test; older roots get it added once.
+  if [ ! -x "$ROOT/usr/bin/Xvfb" ]; then
+    echo "Adding xvfb to the GIMP 3 root at $ROOT"
+    chroot "$ROOT" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get install -y -qq --no-install-recommends xvfb xauth >/dev/null
+    chroot "$ROOT" apt-get clean
+    rm -rf "$ROOT"/var/lib/apt/lists/*
+  fi
   echo "GIMP 3 root already present at $ROOT"
   exit 0
 fi
@@ -46,7 +55,7 @@ mmdebstrap --variant=minbase --mode=root \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/gimp/3.0/help/*' \
-  --include=gimp,python3-gi,gir1.2-gimp-3.0 \
+  --include=gimp,python3-gi,gir1.2-gimp-3.0,xvfb,xauth \
   trixie "$TMP" "$MIRROR"
 mv "$TMP" "$ROOT"
 trap - EXIT

@@ -108,7 +108,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
   const picture = scene();
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'usr', 'bin', 'gimp-console-3.0'))) {
+    if (!existsSync(join(ROOT, 'usr', 'bin', 'gimp-console-3.0')) || !existsSync(join(ROOT, 'usr', 'bin', 'Xvfb'))) {
       execFileSync('bash', [join(REPO, 'scripts', 'setup-gimp-chroot.sh')], { stdio: 'inherit', env: { ...process.env, GIMP_ROOT: ROOT }, timeout: 600_000 });
     }
     buildCli();
@@ -167,6 +167,31 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     process.stdout.write(`GIMP batch run: ${Date.now() - started} ms\n`);
     const report = JSON.parse(readFileSync(join(work, 'report.json'), 'utf8')) as { runs: Run[] };
     runs = Object.fromEntries(report.runs.map((r) => [r.name, r]));
+
+    // The dialog path: GIMP's GUI build under Xvfb, procedures called in INTERACTIVE mode; the
+    // plug-in's test hook presses OK on its dialog (pre-filled from the config like a last-used run).
+    writeFileSync(
+      join(work, 'spec-gui.json'),
+      JSON.stringify({
+        image: `${inside}/in.png`,
+        runs: [{ name: 'dialog-edit', procedure: 'python-fu-byteedit-edit-selection', interactive: true, select: sel, args: { prompt: 'a green hat', candidates: 1, steps: 2, seed: 11 } }],
+      }),
+    );
+    const guiStarted = Date.now();
+    const gui = spawn(
+      'chroot',
+      [ROOT, 'env', 'HOME=/root', `GIMP3_DIRECTORY=${inside}/profile`, `BYTEEDIT_CONFIG_DIR=${inside}/config`, `BYTEEDIT_E2E_DIR=${inside}`, 'BYTEEDIT_E2E_SPEC=spec-gui.json', 'BYTEEDIT_TEST_DIALOG=accept', 'xvfb-run', '-a', 'gimp-3.0', '-i', '--batch-interpreter=python-fu-eval', '-b', `exec(open('${inside}/e2e_batch.py').read())`, '--quit'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let guiLog = '';
+    gui.stdout.on('data', (d: Buffer) => (guiLog += d.toString()));
+    gui.stderr.on('data', (d: Buffer) => (guiLog += d.toString()));
+    const guiTimer = setTimeout(() => gui.kill('SIGKILL'), 180_000);
+    const guiCode = await new Promise<number | null>((resolve) => gui.on('exit', (c) => resolve(c)));
+    clearTimeout(guiTimer);
+    if (!existsSync(join(work, 'report-gui.json'))) throw new Error(`GIMP GUI run wrote no report (exit ${guiCode}):\n${guiLog}`);
+    process.stdout.write(`GIMP GUI (Xvfb) run: ${Date.now() - guiStarted} ms\n`);
+    for (const r of (JSON.parse(readFileSync(join(work, 'report-gui.json'), 'utf8')) as { runs: Run[] }).runs) runs[r.name] = r;
   });
 
   afterAll(async () => {
@@ -256,6 +281,15 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(20);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
     expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
+  });
+
+  it('runs from its dialog in interactive mode (GIMP GUI under Xvfb)', () => {
+    const run = runs['dialog-edit']!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    expect(run.after.layers).toHaveLength(2);
+    expect(run.after.layers[0]!.name).toContain('a green hat');
+    expect(run.after.layers[0]!.mask).not.toBeNull();
+    expect(run.after.layers[1]).toEqual(run.before.layers[0]);
   });
 
   it('places results correctly on a layer that is offset on the canvas', () => {

@@ -166,6 +166,12 @@ def run(procedure, run_mode, image, drawables, config, mode):
         GimpUi.init("byteedit")
         dialog = GimpUi.ProcedureDialog.new(procedure, config, procedure.get_menu_label().replace("_", "").rstrip("."))
         dialog.fill(None)
+        if os.environ.get("BYTEEDIT_TEST_DIALOG") == "accept":
+            # Test hook (end-to-end test under Xvfb): press OK once the dialog is up.
+            gi.require_version("Gtk", "3.0")
+            from gi.repository import Gtk
+
+            GLib.timeout_add(300, lambda: dialog.response(Gtk.ResponseType.OK) and False)
         if not dialog.run():
             dialog.destroy()
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
@@ -216,10 +222,10 @@ def run(procedure, run_mode, image, drawables, config, mode):
 
 def add_common_args(procedure, candidates_default):
     rw = GObject.ParamFlags.READWRITE
-    procedure.add_int_argument("candidates", "_Candidates", "How many alternatives to make (one layer each)", 1, 8, candidates_default, rw)
-    procedure.add_int_argument("steps", "_Steps", "Sampling steps (0 = the pack's default)", 0, 150, 0, rw)
+    procedure.add_int_argument("candidates", "Candi_dates", "How many alternatives to make (one layer each)", 1, 8, candidates_default, rw)
+    procedure.add_int_argument("steps", "Sampling s_teps", "Sampling steps (0 = the pack's default)", 0, 150, 0, rw)
     procedure.add_int_argument("seed", "S_eed", "Random seed (-1 = random)", -1, 2147483647, -1, rw)
-    procedure.add_string_argument("pack", "_Pack", "Model pack served by the bridge (empty = its default)", "", rw)
+    procedure.add_string_argument("pack", "Pac_k", "Model pack served by the bridge (empty = its default)", "", rw)
 
 
 class ByteEdit(Gimp.PlugIn):
@@ -249,7 +255,8 @@ class ByteEdit(Gimp.PlugIn):
             procedure.set_menu_label("E_xpand Canvas...")
             procedure.set_documentation("Grow the canvas and paint the new border", "Enlarges the canvas by the margins and outpaints the new area through the local byteedit bridge, as new layers.", name)
             for side in ("left", "top", "right", "bottom"):
-                procedure.add_int_argument("margin-" + side, "Margin " + side, "Pixels to add on the %s" % side, 0, 4096, 0 if side in ("top", "bottom") else 128, rw)
+                label = {"left": "_Left margin", "top": "T_op margin", "right": "Ri_ght margin", "bottom": "_Bottom margin"}[side]
+                procedure.add_int_argument("margin-" + side, label, "Pixels to add on the %s" % side, 0, 4096, 0 if side in ("top", "bottom") else 128, rw)
             procedure.add_string_argument("prompt", "_Prompt", "What the new area shows (optional)", "", rw)
             add_common_args(procedure, 1)
         # The menu path needs the label first.

@@ -12,7 +12,8 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, Gio
 
 WORK = os.environ["BYTEEDIT_E2E_DIR"]
-spec = json.load(open(os.path.join(WORK, "spec.json")))
+SPEC = os.environ.get("BYTEEDIT_E2E_SPEC", "spec.json")
+spec = json.load(open(os.path.join(WORK, SPEC)))
 bridge_file = os.path.join(os.environ["BYTEEDIT_CONFIG_DIR"], "bridge.json")
 report = {"runs": []}
 
@@ -40,12 +41,12 @@ def describe(image):
     return {"width": image.get_width(), "height": image.get_height(), "layers": layers}
 
 
-def call(name, image, drawable, args):
+def call(name, image, drawable, args, interactive=False):
     proc = Gimp.get_pdb().lookup_procedure(name)
     if proc is None:
         return {"status": "NOT_FOUND", "error": "procedure %s is not installed" % name}
     config = proc.create_config()
-    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("run-mode", Gimp.RunMode.INTERACTIVE if interactive else Gimp.RunMode.NONINTERACTIVE)
     config.set_property("image", image)
     config.set_core_object_array("drawables", [drawable])
     for key, value in args.items():
@@ -74,7 +75,7 @@ for run in spec["runs"]:
             f.write(run["bridge_file"])
     try:
         before = describe(image)
-        outcome = call(run["procedure"], image, layer, run.get("args", {}))
+        outcome = call(run["procedure"], image, layer, run.get("args", {}), run.get("interactive", False))
     finally:
         with open(bridge_file, "w") as f:
             f.write(saved)
@@ -86,5 +87,5 @@ for run in spec["runs"]:
     report["runs"].append(outcome)
     image.delete()
 
-with open(os.path.join(WORK, "report.json"), "w") as f:
+with open(os.path.join(WORK, SPEC.replace("spec", "report")), "w") as f:
     json.dump(report, f)
