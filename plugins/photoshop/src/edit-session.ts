@@ -1,0 +1,169 @@
+/**
+ * One panel workflow, free of DOM code so it runs the same against the fake Photoshop in tests:
+ * read the selection → PNG in JavaScript → job on the bridge → progress and candidates from its
+ * events → on Apply, fetch the chosen candidates' raw patch and mask and add them as layers.
+ */
+import { encodeGrayPng, encodePng } from '../../../core/src/image/codecs';
+import { toBase64 } from './base64';
+import { BridgeClient, type BridgeEvent, type JobParams, type WireCandidate, type WireSummary } from './bridge-client';
+import { PanelError } from './errors';
+import { box, type Box, type ContextSpace, type DocSpace } from './geometry';
+import { applyLayers, readSelectionRegion, readWholeDocument, type ApplyResult, type PixelSource } from './photoshop-adapter';
+import type { PhotoshopSubset } from './ps-api';
+
+export type PanelMode = 'edit' | 'erase' | 'expand';
+
+export interface Margins {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+export interface GenerateOptions {
+  mode: PanelMode;
+  prompt?: string;
+  candidates?: number;
+  seed?: number;
+  steps?: number;
+  source?: PixelSource;
+  /** Expand only: how many pixels to add on each side. */
+  expand?: Margins;
+  onProgress?: (fraction: number, text: string) => void;
+  onCandidate?: (candidate: WireCandidate) => void;
+}
+
+export interface Generation {
+  jobId: string;
+  mode: PanelMode;
+  prompt: string;
+  documentID: number;
+  context: Box<DocSpace>;
+  expand?: Margins;
+  summary: WireSummary;
+  /** Best first (the bridge's ranking). */
+  candidates: WireCandidate[];
+}
+
+/** Lets the UI repaint between the synchronous steps (PNG encoding, base64). */
+const breathe = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+export class EditSession {
+  private activeJob: string | null = null;
+  private cancelled = false;
+
+  constructor(
+    private readonly ps: PhotoshopSubset,
+    private readonly bridge: BridgeClient,
+  ) {}
+
+  async generate(options: GenerateOptions): Promise<Generation> {
+    const progress = options.onProgress ?? (() => undefined);
+    this.cancelled = false;
+    progress(0, 'Checking the bridge…');
+    await this.bridge.health();
+    progress(0, 'Reading the selection…');
+    const read = options.mode === 'expand' ? await readWholeDocument(this.ps, { source: options.source }) : await readSelectionRegion(this.ps, { source: options.source });
+    if (options.mode === 'expand') {
+      const m = options.expand;
+      if (!m || m.left + m.top + m.right + m.bottom <= 0 || [m.left, m.top, m.right, m.bottom].some((v) => !Number.isInteger(v) || v < 0)) {
+        throw new PanelError('no_selection', 'Expand needs how many pixels to add: enter whole numbers for left, top, right and bottom (at least one above 0).');
+      }
+    }
+    await breathe();
+    progress(0, 'Encoding…');
+    const image = toBase64(encodePng(read.image));
+    await breathe();
+    const mask = read.mask ? toBase64(encodeGrayPng(read.mask.width, read.mask.height, read.mask.data)) : undefined;
+    await breathe();
+    const prompt = (options.prompt ?? '').trim();
+    const params: JobParams = {
+      image,
+      mask,
+      mode: options.mode === 'expand' ? 'outpaint' : options.mode,
+      prompt: prompt || undefined,
+      expand: options.mode === 'expand' ? options.expand : undefined,
+      candidates: options.candidates,
+      seed: options.seed,
+      steps: options.steps,
+    };
+    if (this.cancelled) throw new PanelError('cancelled', 'Cancelled.');
+    progress(0, 'Sending to the bridge…');
+    const jobId = await this.bridge.submit(params);
+    this.activeJob = jobId;
+    const candidates: WireCandidate[] = [];
+    let terminal: BridgeEvent;
+    try {
+      terminal = await this.bridge.watch(jobId, (e) => {
+        if (e.type === 'queued') progress(0, e.position > 0 ? `Waiting: ${e.position} job(s) ahead` : 'Queued');
+        else if (e.type === 'started') progress(0, `Generating on ${e.device}…`);
+        else if (e.type === 'progress') progress(e.of > 0 ? (e.done + e.step / Math.max(1, e.total)) / e.of : 0, `Candidate ${e.candidate + 1}/${e.of}, step ${e.step}/${e.total}`);
+        else if (e.type === 'candidate') {
+          candidates.push(e.candidate);
+          options.onCandidate?.(e.candidate);
+        }
+      });
+    } finally {
+      this.activeJob = null;
+    }
+    if (terminal.type === 'cancelled') throw new PanelError('cancelled', 'Cancelled.');
+    if (terminal.type === 'error') throw new PanelError('bridge_error', `Generation failed: ${terminal.error.message}`);
+    if (terminal.type !== 'finished') throw new PanelError('bridge_error', `Unexpected end of the job (${terminal.type}).`);
+    progress(1, 'Done');
+    const order = terminal.summary.ranking.length > 0 ? terminal.summary.ranking : candidates.map((c) => c.index);
+    const byIndex = new Map(candidates.map((c) => [c.index, c]));
+    return {
+      jobId,
+      mode: options.mode,
+      prompt,
+      documentID: read.documentID,
+      context: read.context,
+      expand: options.mode === 'expand' ? options.expand : undefined,
+      summary: terminal.summary,
+      candidates: order.map((i) => byIndex.get(i)).filter((c): c is WireCandidate => c !== undefined),
+    };
+  }
+
+  /** Cancels the running job (the bridge stops between denoising steps). */
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    if (this.activeJob) await this.bridge.cancel(this.activeJob);
+  }
+
+  /** Adds the chosen candidates (by candidate index) as masked layers, in one history state. */
+  async apply(generation: Generation, indices: number[]): Promise<ApplyResult> {
+    const layers = [];
+    for (const index of indices) {
+      const c = generation.candidates.find((x) => x.index === index);
+      if (!c) throw new PanelError('bridge_error', `Candidate ${index} is not part of this result.`);
+      const patch = await this.bridge.result(generation.jobId, index, 'patch');
+      const mask = await this.bridge.result(generation.jobId, index, 'mask');
+      if (patch.x !== c.region.x || patch.y !== c.region.y || mask.width !== patch.width || mask.height !== patch.height) {
+        throw new PanelError('bridge_error', `Candidate ${index}'s patch and mask disagree on its region; generate again.`);
+      }
+      layers.push({
+        name: layerName(generation.mode, generation.prompt, c.seed),
+        region: box<ContextSpace>(patch.x, patch.y, patch.x + patch.width, patch.y + patch.height),
+        patch: patch.data,
+        mask: mask.data,
+      });
+    }
+    return applyLayers(this.ps, {
+      documentID: generation.documentID,
+      context: generation.context,
+      sourceOffset: generation.summary.sourceOffset,
+      expand: generation.expand,
+      historyName: historyName(generation.mode, indices.length),
+      layers,
+    });
+  }
+}
+
+export function layerName(mode: PanelMode, prompt: string, seed: number): string {
+  const p = prompt.length > 40 ? `${prompt.slice(0, 39)}…` : prompt;
+  return p ? `byteedit ${mode}: "${p}" (seed ${seed})` : `byteedit ${mode} (seed ${seed})`;
+}
+
+export function historyName(mode: PanelMode, count: number): string {
+  return `byteedit ${mode}${count > 1 ? ` (${count} layers)` : ''}`;
+}

@@ -1,0 +1,197 @@
+/**
+ * The panel's entry (bundled to dist/panel.js, loaded by index.html inside Photoshop): wires the
+ * Spectrum UXP widgets to an EditSession. All Photoshop and bridge work lives in the DOM-free
+ * modules; this file only reads fields, shows state and keeps the token.
+ */
+import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
+import { toBase64 } from './base64';
+import { EditSession, type Generation, type PanelMode } from './edit-session';
+import { isPanelError, PanelError } from './errors';
+import { readTokenFile } from './token-file';
+import type { PhotoshopSubset, UxpSubset } from './ps-api';
+import type { PixelSource } from './photoshop-adapter';
+
+declare const require: (name: string) => unknown;
+
+const ps = require('photoshop') as PhotoshopSubset;
+const uxp = require('uxp') as UxpSubset;
+
+type Field = HTMLElement & { value: string; disabled: boolean; selectedIndex?: number; checked?: boolean };
+const $ = (id: string): Field => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`panel markup lacks #${id}`);
+  return el as Field;
+};
+
+const STORE_URL = 'byteedit.bridgeUrl';
+const STORE_TOKEN = 'byteedit.token';
+
+let session: EditSession | null = null;
+let client: BridgeClient | null = null;
+let generation: Generation | null = null;
+const chosen = new Set<number>();
+
+function pickerValue(id: string, values: string[]): string {
+  const el = $(id);
+  if (typeof el.value === 'string' && values.includes(el.value)) return el.value;
+  const i = el.selectedIndex ?? 0;
+  return values[i >= 0 ? i : 0]!;
+}
+
+function intField(id: string): number | undefined {
+  const raw = $(id).value.trim();
+  if (raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) ? n : NaN;
+}
+
+function showMessage(text: string, error = false): void {
+  const m = $('message');
+  m.textContent = text;
+  m.className = error ? 'message error' : 'message';
+}
+
+function setBusy(busy: boolean): void {
+  $('generate').disabled = busy;
+  $('cancel').disabled = !busy;
+  $('apply').disabled = busy || chosen.size === 0;
+}
+
+function setProgress(fraction: number, text: string): void {
+  const bar = $('progress');
+  bar.setAttribute('value', String(Math.round(Math.max(0, Math.min(1, fraction)) * 100)));
+  $('progress-label').textContent = text;
+}
+
+async function connect(): Promise<void> {
+  const url = $('bridge-url').value.trim() || DEFAULT_BRIDGE_URL;
+  const token = $('bridge-token').value.trim();
+  localStorage.setItem(STORE_URL, url);
+  localStorage.setItem(STORE_TOKEN, token);
+  client = new BridgeClient({ url, token });
+  session = new EditSession(ps, client);
+  const status = $('bridge-status');
+  const help = $('bridge-help');
+  try {
+    const health = await client.health();
+    if (!token) throw new PanelError('no_token', 'Connected, but no token yet: paste it from bridge.json or press "Read token file…".');
+    await client.packs();
+    status.textContent = `Connected (byteedit ${health.version ?? ''}, ${(health.packs ?? []).join(', ') || 'default pack'})`;
+    help.hidden = true;
+  } catch (err) {
+    status.textContent = isPanelError(err, 'bridge_unreachable') ? 'Not running' : isPanelError(err, 'bad_token') || isPanelError(err, 'no_token') ? 'Token needed' : 'Error';
+    help.hidden = false;
+    showMessage(err instanceof Error ? err.message : String(err), true);
+  }
+}
+
+async function generate(): Promise<void> {
+  if (!session) await connect();
+  if (!session) return;
+  generation = null;
+  chosen.clear();
+  $('thumbs').innerHTML = '';
+  showMessage('');
+  setBusy(true);
+  try {
+    const mode = pickerValue('mode', ['edit', 'erase', 'expand']) as PanelMode;
+    const candidates = intField('candidates') ?? 1;
+    const seed = intField('seed');
+    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 16) throw new PanelError('bridge_error', 'Candidates must be a whole number from 1 to 16.');
+    if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new PanelError('bridge_error', 'Seed must be a whole number of 0 or more, or empty for a random one.');
+    const expand = mode === 'expand' ? { left: intField('expand-left') ?? 0, top: intField('expand-top') ?? 0, right: intField('expand-right') ?? 0, bottom: intField('expand-bottom') ?? 0 } : undefined;
+    generation = await session.generate({
+      mode,
+      prompt: $('prompt').value,
+      candidates,
+      seed: seed ?? Math.floor(Math.random() * 2 ** 31),
+      source: pickerValue('source', ['document', 'layer']) as PixelSource,
+      expand,
+      onProgress: setProgress,
+    });
+    await showThumbnails(generation);
+    showMessage(`${generation.candidates.length} candidate(s). Pick one or more, then Apply.`);
+  } catch (err) {
+    setProgress(0, isPanelError(err, 'cancelled') ? 'Cancelled' : 'Failed');
+    showMessage(err instanceof Error ? err.message : String(err), !isPanelError(err, 'cancelled'));
+    if (isPanelError(err, 'bridge_unreachable') || isPanelError(err, 'bad_token')) $('bridge-help').hidden = false;
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function showThumbnails(g: Generation): Promise<void> {
+  const thumbs = $('thumbs');
+  for (const [rank, c] of g.candidates.entries()) {
+    const cell = document.createElement('div');
+    cell.className = 'thumb';
+    const img = document.createElement('img');
+    const png = await client!.resultPng(g.jobId, c.index);
+    img.src = `data:image/png;base64,${toBase64(png)}`;
+    const box = document.createElement('sp-checkbox') as Field;
+    const score = c.scores && Object.keys(c.scores).length > 0 ? Object.entries(c.scores).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'no score';
+    box.textContent = `#${rank + 1} seed ${c.seed}`;
+    if (rank === 0) {
+      box.checked = true;
+      box.setAttribute('checked', '');
+      chosen.add(c.index);
+    }
+    box.addEventListener('change', () => {
+      if (box.checked) chosen.add(c.index);
+      else chosen.delete(c.index);
+      $('apply').disabled = chosen.size === 0;
+    });
+    const label = document.createElement('sp-detail');
+    label.textContent = score;
+    cell.append(img, box, label);
+    thumbs.append(cell);
+  }
+  $('apply').disabled = chosen.size === 0;
+}
+
+async function apply(): Promise<void> {
+  if (!session || !generation || chosen.size === 0) return;
+  setBusy(true);
+  try {
+    const indices = generation.candidates.map((c) => c.index).filter((i) => chosen.has(i));
+    const result = await session.apply(generation, indices);
+    showMessage(`Added ${result.layerIDs.length} layer(s) with masks; undo removes them in one step.`);
+  } catch (err) {
+    showMessage(err instanceof Error ? err.message : String(err), true);
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function readToken(): Promise<void> {
+  try {
+    const file = await readTokenFile(uxp);
+    if (!file) return;
+    $('bridge-token').value = file.token;
+    $('bridge-url').value = file.url;
+    await connect();
+  } catch (err) {
+    showMessage(err instanceof Error ? err.message : String(err), true);
+  }
+}
+
+function on(id: string, event: string, handler: () => Promise<void> | void): void {
+  $(id).addEventListener(event, () => {
+    void Promise.resolve(handler()).catch((err: unknown) => showMessage(err instanceof Error ? err.message : String(err), true));
+  });
+}
+
+$('bridge-url').value = localStorage.getItem(STORE_URL) ?? DEFAULT_BRIDGE_URL;
+$('bridge-token').value = localStorage.getItem(STORE_TOKEN) ?? '';
+$('bridge-help').title = START_HELP;
+on('reconnect', 'click', connect);
+on('read-token', 'click', readToken);
+on('generate', 'click', generate);
+on('cancel', 'click', async () => {
+  await session?.cancel();
+});
+on('apply', 'click', apply);
+on('mode', 'change', () => {
+  $('expand-margins').hidden = pickerValue('mode', ['edit', 'erase', 'expand']) !== 'expand';
+});
+void connect();
