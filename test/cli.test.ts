@@ -67,9 +67,12 @@ describe('byteedit edit', () => {
   it('writes OUT-1..OUT-K for K candidates, with distinct seeds', () => {
     const r = run([...base(), '--candidates', '3', '--json']);
     expect(r.code).toBe(0);
-    const info = JSON.parse(r.stdout) as { files: string[]; seeds: number[] };
+    const info = JSON.parse(r.stdout) as { files: string[]; seeds: number[]; scores: Record<string, number>[]; rankScores: number[] };
     expect(info.files.map((f) => f.slice(dir.length + 1))).toEqual(['out-1.png', 'out-2.png', 'out-3.png']);
     expect(new Set(info.seeds).size).toBe(3);
+    // Files are written best first: the combined rank score never increases down the list.
+    expect(info.scores).toHaveLength(3);
+    for (let i = 1; i < 3; i++) expect(info.rankScores[i]!).toBeLessThanOrEqual(info.rankScores[i - 1]!);
     for (const f of info.files) expect(existsSync(f)).toBe(true);
   });
 
@@ -137,6 +140,7 @@ describe('byteedit edit refuses bad input: exit 2, one line naming the problem, 
     ['bad --mode', 'invalid_argument', () => [...base(), '--mode', 'paint']],
     ['bad --device', 'invalid_argument', () => [...base(), '--device', 'tpu']],
     ['bad --seed', 'invalid_argument', () => [...base(), '--seed', '-1']],
+    ['bad --rank', 'invalid_argument', () => [...base(), '--rank', 'beauty=2']],
     ['unknown option', 'invalid_argument', () => [...base(), '--colour', 'red']],
     ['no --mask for edit', 'invalid_argument', () => ['edit', '--image', 'in.png', '--out', 'out.png']],
     ['output folder missing', 'output_unwritable', () => swap('--out', 'no/such/dir/out.png')],

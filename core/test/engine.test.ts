@@ -72,7 +72,7 @@ describe('engine on fixture packs', () => {
   it('returns K candidates with distinct recorded seeds', async () => {
     const { summary, candidates } = await runEdit(engine, request({ candidates: 3, seed: 100 }));
     expect(summary.seeds).toEqual([100, 101, 102]);
-    expect(candidates.map((c) => c.seed)).toEqual([100, 101, 102]);
+    expect(candidates.map((c) => c.seed).sort()).toEqual([100, 101, 102]); // ranked, best first
     expect(sameBytes(candidates[0]!.patch.data, candidates[1]!.patch.data)).toBe(false);
   });
 
@@ -119,6 +119,21 @@ describe('engine on fixture packs', () => {
     expect(mine.at(-1)).toBe('cancelled');
     expect(mine.filter((t) => t === 'progress').length).toBeLessThan(150);
     unsub();
+  });
+
+  it('scores every candidate in its event and ranks them in the summary, the same way each run', async () => {
+    const events: JobEvent[] = [];
+    const a = await runEdit(engine, request({ candidates: 3, seed: 40 }), (e) => events.push(e));
+    for (const e of events) if (e.type === 'candidate') expect(e.candidate.scores).toMatchObject({ coherence: expect.any(Number), coherence_analytic: expect.any(Number) });
+    expect([...a.summary.ranking].sort()).toEqual([0, 1, 2]);
+    expect(a.summary.rankScores).toHaveLength(3);
+    expect(a.summary.rewardSources.coherence).toBe('analytic'); // fixture packs have no reward models
+    expect(a.candidates.map((c) => c.index)).toEqual(a.summary.ranking);
+    const b = await runEdit(engine, request({ candidates: 3, seed: 40 }));
+    expect(b.summary.ranking).toEqual(a.summary.ranking);
+    const unscored = await runEdit(engine, request({ candidates: 2, rewards: false }));
+    expect(unscored.candidates[0]!.scores).toBeUndefined();
+    expect(unscored.summary.ranking).toEqual([0, 1]);
   });
 
   it('reports bad requests as error events with stable codes', async () => {

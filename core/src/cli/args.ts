@@ -5,6 +5,8 @@ import { EDIT_MODES, type EditMode, type Margins } from '../engine/types';
 import { DEVICE_NAMES, type DeviceName } from '../runtime/types';
 import { SCHEDULER_NAMES, type SchedulerName } from '../samplers/types';
 import { LIMITS } from '../plan/plan';
+import { parseRankWeights } from '../rewards/rank';
+import type { RankWeights } from '../rewards/types';
 
 export interface EditArgs {
   image: string;
@@ -26,15 +28,19 @@ export interface EditArgs {
   colorMatch: boolean;
   maxPixels?: number;
   quiet: boolean;
+  rank?: RankWeights;
+  rewards: boolean;
 }
 
 export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt P] [--mode edit|erase|outpaint]
                      [--expand L,T,R,B] [--pack DIR] [--steps N] [--guidance G] [--scheduler S]
                      [--strength S] [--candidates K] [--seed S] [--device auto|cpu|webgpu|cuda]
-                     [--negative-prompt P] [--no-color-match] [--max-pixels N] --out OUT.png [--json]
+                     [--negative-prompt P] [--no-color-match] [--max-pixels N]
+                     [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards] --out OUT.png [--json]
 
   The mask is white (255) where to edit. Outpaint needs no mask: --expand gives the margins.
-  K > 1 writes OUT-1.png ... OUT-K.png. Without --pack the embedded default pack is used.`;
+  K > 1 writes OUT-1.png ... OUT-K.png, best first by the weighted rewards (--rank).
+  Without --pack the embedded default pack is used.`;
 
 function bad(message: string): never {
   throw new SdkError('invalid_argument', message);
@@ -95,6 +101,8 @@ export function parseEditArgs(argv: string[]): EditArgs {
         'no-color-match': { type: 'boolean' },
         'max-pixels': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
+        rank: { type: 'string' },
+        'no-rewards': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -128,5 +136,7 @@ export function parseEditArgs(argv: string[]): EditArgs {
     colorMatch: !v['no-color-match'],
     maxPixels: int('max-pixels', v['max-pixels'], 1, 1_000_000_000),
     quiet: v.quiet ?? false,
+    rank: v.rank !== undefined ? parseRankWeights(v.rank) : undefined,
+    rewards: !v['no-rewards'],
   };
 }

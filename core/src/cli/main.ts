@@ -98,6 +98,8 @@ async function edit(args: EditArgs): Promise<number> {
     colorMatch: args.colorMatch,
     previewEvery: 0,
     maxPixels: args.maxPixels,
+    rank: args.rank,
+    rewards: args.rewards,
   };
   const bar = new ProgressBar(process.stderr);
   let jobId: string | null = null;
@@ -120,6 +122,9 @@ async function edit(args: EditArgs): Promise<number> {
         files: paths,
         seeds: result.candidates.map((c) => c.seed),
         scores: result.candidates.some((c) => c.scores) ? result.candidates.map((c) => c.scores ?? null) : undefined,
+        rankScores: result.candidates.map((c) => s.rankScores[c.index]),
+        rankWeights: s.rankWeights,
+        rewardSources: s.rewardSources,
         regions: result.candidates.map((c) => c.region),
         canvas: s.canvas,
         device: s.device,

@@ -14,6 +14,9 @@ import { SCHEDULER_NAMES } from '../samplers/types';
 import type { DeviceName, Runtime } from '../runtime/types';
 import { openPack, type OpenPack } from './models';
 import { runPipeline } from './pipeline';
+import { scoreCandidate } from '../rewards/score';
+import { rankCandidates, resolveWeights } from '../rewards/rank';
+import type { RewardModel } from '../rewards/types';
 import { EDIT_MODES, type Capabilities, type Candidate, type EditRequest, type EngineApi, type JobEvent, type JobListener, type JobSummary } from './types';
 
 export const VERSION = '0.1.0';
@@ -178,6 +181,15 @@ export class Engine implements EngineApi {
         models.pack.manifest,
       );
       if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
+      const weights = resolveWeights(req.mode, req.rank);
+      let rewardModels: RewardModel[] = [];
+      if (req.rewards !== false) {
+        rewardModels = models.rewards;
+        if (req.rewardPack) rewardModels = (await this.open(await this.options.packs(req.rewardPack))).rewards;
+      }
+      const rewardSources: Record<string, string> = { coherence_analytic: 'analytic' };
+      for (const r of rewardModels) rewardSources[r.name] = r.source;
+      if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
       this.emit({ type: 'started', jobId: job.id, device: models.device, candidates: plan.seeds.length, steps: plan.steps });
       const candidates: Candidate[] = [];
       const of = plan.seeds.length;
@@ -189,7 +201,9 @@ export class Engine implements EngineApi {
           candidates.push(candidate);
           this.emit({ type: 'candidate', jobId: job.id, candidate });
         },
+        score: req.rewards === false ? undefined : (image, mask) => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }),
       });
+      const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights);
       const m = models.pack.manifest;
       const summary: JobSummary = {
         jobId: job.id,
@@ -200,7 +214,10 @@ export class Engine implements EngineApi {
         pack: { name: m.name, version: m.version, kind: m.kind },
         steps: plan.steps,
         timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
-        ranking: candidates.map((c) => c.index),
+        ranking: ranking.order,
+        rankScores: ranking.combined,
+        rankWeights: ranking.weights,
+        rewardSources: req.rewards === false ? {} : rewardSources,
       };
       this.emit({ type: 'finished', jobId: job.id, summary });
     } catch (err) {

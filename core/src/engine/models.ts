@@ -5,6 +5,8 @@
 import type { LoadedPack } from '../packs/load';
 import { detectTextEncoder, detectUnet, detectVaeDecoder, detectVaeEncoder, type TextEncoderLayout, type UnetLayout, type VaeDecoderLayout, type VaeEncoderLayout } from '../packs/layout';
 import type { DeviceName, ModelSession, Runtime } from '../runtime/types';
+import { openPackRewards } from '../rewards/onnx-rewards';
+import type { RewardModel } from '../rewards/types';
 
 export interface OpenPack {
   pack: LoadedPack;
@@ -13,6 +15,8 @@ export interface OpenPack {
   unet: { session: ModelSession; layout: UnetLayout; batched: boolean };
   vaeEncoder: { session: ModelSession; layout: VaeEncoderLayout };
   vaeDecoder: { session: ModelSession; layout: VaeDecoderLayout };
+  /** The pack's own reward models (empty when it declares none). */
+  rewards: RewardModel[];
   release(): Promise<void>;
 }
 
@@ -30,6 +34,7 @@ export async function openPack(pack: LoadedPack, runtime: Runtime, device: Devic
     const channels = pack.manifest.latent.channels;
     const unetLayout = detectUnet(unet, channels);
     const batchDim = unet.inputs.find((i) => i.name === unetLayout.sample)?.shape[0];
+    const rewards = await openPackRewards(pack, runtime, follow);
     return {
       pack,
       device: unet.device,
@@ -37,8 +42,9 @@ export async function openPack(pack: LoadedPack, runtime: Runtime, device: Devic
       unet: { session: unet, layout: unetLayout, batched: batchDim !== 1 },
       vaeEncoder: { session: enc, layout: detectVaeEncoder(enc, channels) },
       vaeDecoder: { session: dec, layout: detectVaeDecoder(dec) },
+      rewards,
       async release() {
-        await Promise.all(sessions.map((s) => s.release()));
+        await Promise.all([...sessions.map((s) => s.release()), ...rewards.map((r) => r.release?.())]);
       },
     };
   } catch (err) {

@@ -24,6 +24,8 @@ export interface PipelineHooks {
   /** Called with the x0 estimate's preview when the plan asks for one. */
   onPreview?(candidate: number, step: number, image: RgbaImage): void;
   onCandidate(candidate: Candidate): void;
+  /** Scores the composited context crop (generation mask given) before the candidate is emitted. */
+  score?(image: RgbaImage, mask: Mask<CanvasSpace>): Promise<Record<string, number>>;
 }
 
 export interface PipelineTimings {
@@ -251,7 +253,8 @@ export async function runPipeline(
     const patch = cropImage(composited, compRegion);
     const patchMask = cropMask<CanvasSpace, CanvasSpace>(comp, compRegion);
     timings.decodeMs += now() - tdec;
-    hooks.onCandidate({ index: ci, seed, region, patch, mask: { ...patchMask, bounds: computeBounds(patchMask.width, patchMask.height, patchMask.data) } });
+    const scores = hooks.score ? await hooks.score(composited, genCrop) : undefined;
+    hooks.onCandidate({ index: ci, seed, region, patch, mask: { ...patchMask, bounds: computeBounds(patchMask.width, patchMask.height, patchMask.data) }, scores });
   }
   return timings;
 }

@@ -8,6 +8,7 @@ import type { Mask, RgbaImage } from '../image/image';
 import type { SerializedError } from '../util/errors';
 import type { SchedulerName } from '../samplers/types';
 import type { DeviceName } from '../runtime/types';
+import type { RankWeights } from '../rewards/types';
 
 export type EditMode = 'edit' | 'erase' | 'outpaint';
 export const EDIT_MODES: readonly EditMode[] = ['edit', 'erase', 'outpaint'];
@@ -44,6 +45,12 @@ export interface EditRequest {
   previewEvery?: number;
   /** Maximum source pixels (default 64 MP). */
   maxPixels?: number;
+  /** Score candidates with the pack's reward models and the analytic coherence (default true). */
+  rewards?: boolean;
+  /** Ranking weights (normalized within the job); defaults depend on the mode. */
+  rank?: RankWeights;
+  /** A pack whose `rewards` section scores candidates, when the generation pack has none. */
+  rewardPack?: string;
 }
 
 export interface Candidate {
@@ -78,8 +85,13 @@ export interface JobSummary {
   pack: { name: string; version: string; kind: string };
   steps: number;
   timings: JobTimings;
-  /** Candidate order, best first (equal to index order until rewards rank them). */
+  /** Candidate order, best first (index order when nothing was scored). */
   ranking: number[];
+  /** Combined within-job score per candidate index (weighted z-scores of the rewards). */
+  rankScores: number[];
+  rankWeights: Record<string, number>;
+  /** Where each reward came from, e.g. {alignment: "pack byteedit-small (image-text cosine)"}. */
+  rewardSources: Record<string, string>;
 }
 
 export type JobEvent =
