@@ -6,7 +6,7 @@ import { DEVICE_NAMES, type DeviceName } from './core';
 import { startServer, DEFAULTS, type ServerOptions } from './server';
 
 const USAGE = `usage: byteedit serve [--port ${DEFAULTS.port}] [--pack DIR]... [--device auto|cpu|webgpu|cuda]
-                      [--allow-origin ORIGIN]... [--host ADDRESS] [--max-jobs N] [--max-pixels N] [--max-body BYTES] [--result-ttl SECS]
+                      [--allow-origin ORIGIN]... [--host ADDRESS] [--allow-host NAME]... [--max-jobs N] [--max-pixels N] [--max-body BYTES] [--result-ttl SECS]
 
 Starts the local bridge for the GIMP, Photoshop and Figma plug-ins on http://127.0.0.1:PORT.
 The port and a fresh token are written to $XDG_CONFIG_HOME/byteedit/bridge.json (mode 0600).
@@ -15,6 +15,7 @@ The port and a fresh token are written to $XDG_CONFIG_HOME/byteedit/bridge.json 
   --device NAME       inference device for the worker engine (default auto)
   --allow-origin O    extra CORS origin (Figma's "null" is always allowed)
   --host ADDRESS      bind another interface than 127.0.0.1 (exposes the bridge: avoid)
+  --allow-host NAME   accept this Host header name too (with --host; loopback names always work)
   --max-jobs N        queued + running jobs before 429 (default ${DEFAULTS.maxActiveJobs})
   --max-pixels N      largest image accepted (default ${DEFAULTS.maxPixels})
   --max-body BYTES    largest request body (default ${DEFAULTS.maxBodyBytes})
@@ -55,6 +56,9 @@ export function parseServeArgs(argv: string[]): ServerOptions {
       }
       case '--allow-origin':
         options.allowOrigins!.push(value());
+        break;
+      case '--allow-host':
+        (options.allowHosts ??= []).push(value());
         break;
       case '--max-jobs':
         options.maxActiveJobs = int(name, value(), 1);

@@ -56,6 +56,9 @@ export function buildEditRequest(input: JobInput, maxPixels: number, packDir: st
     if (http.status === 500) throw new HttpError(400, 'image_unreadable', `image data could not be decoded (${http.message}); re-export it as PNG`);
     throw http;
   }
+  // Ranking weights (reward name → weight) go to the engine as `rank`; the cast keeps this
+  // compiling against cores from before the field existed.
+  if (params.rankWeights) (request as EditRequest & { rank?: Record<string, number> }).rank = params.rankWeights;
   // Dropping undefined keys keeps the request a clean serializable bug report.
   for (const key of Object.keys(request) as (keyof EditRequest)[]) if (request[key] === undefined) delete request[key];
   return request;

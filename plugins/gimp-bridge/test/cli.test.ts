@@ -19,7 +19,8 @@ function serve(args: string[]): { status: number | null; out: string } {
 
 describe('byteedit serve', () => {
   it('parses its flags, with the first --pack as default and repeatable origins', () => {
-    expect(parseServeArgs(['serve', '--port', '0', '--pack', 'a', '--pack=b', '--allow-origin', 'https://x', '--max-jobs', '3', '--result-ttl', '0.5'])).toEqual({
+    expect(parseServeArgs(['serve', '--port', '0', '--pack', 'a', '--pack=b', '--allow-origin', 'https://x', '--allow-host', 'box.lan', '--max-jobs', '3', '--result-ttl', '0.5'])).toEqual({
+      allowHosts: ['box.lan'],
       port: 0,
       packs: ['a', 'b'],
       allowOrigins: ['https://x'],

@@ -5,7 +5,7 @@
  * running job with worker_crashed and the next job runs). The same suite runs against the core's
  * real worker engine (contract.test.ts), so the fake cannot drift silently.
  */
-import type { Candidate, Capabilities, EditRequest, EngineApi, JobEvent, JobListener } from '@byteedit/core';
+import type { Candidate, Capabilities, EditRequest, EngineApi, JobEvent, JobListener, JobSummary } from '@byteedit/core';
 
 interface FakeJob {
   id: string;
@@ -121,7 +121,11 @@ export class FakeEngine implements EngineApi {
         steps,
         timings: { queuedMs: 0, loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 },
         ranking: Array.from({ length: k }, (_, i) => i),
-      },
+        rankScores: Array.from({ length: k }, () => 0),
+        rankWeights: {},
+        rewardSources: {},
+        // Cast: keeps compiling while the core's JobSummary gains fields.
+      } as JobSummary,
     });
   }
 }

@@ -12,7 +12,8 @@ function candidate(index: number, side: number): Candidate {
   };
 }
 
-const summary = (jobId: string): Extract<JobEvent, { type: 'finished' }>['summary'] => ({
+const summary = (jobId: string): Extract<JobEvent, { type: 'finished' }>['summary'] =>
+  ({
   jobId,
   canvas: { width: 10, height: 10 },
   sourceOffset: { x: 0, y: 0 },
@@ -22,7 +23,10 @@ const summary = (jobId: string): Extract<JobEvent, { type: 'finished' }>['summar
   steps: 1,
   timings: { queuedMs: 0, loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 },
   ranking: [0],
-});
+  rankScores: [0],
+  rankWeights: {},
+  rewardSources: {},
+}) as Extract<JobEvent, { type: 'finished' }>['summary'];
 
 function finish(store: JobStore, id: string, side = 10): void {
   store.handle({ type: 'started', jobId: id, device: 'cpu', candidates: 1, steps: 1 });
