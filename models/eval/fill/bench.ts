@@ -6,88 +6,11 @@
  * The image is synthetic but photo-like (smooth shading, edges, fine noise) so the search does real
  * work; it is generated deterministically so timings compare across machines.
  */
-import { createImage, createMask, type RgbaImage } from '../../../core/src/image/image';
-import { patchMatchFill } from '../../../core/src/fill/index';
+import { benchFill } from './bench-fill';
 
-export function benchImage(size: number): RgbaImage {
-  const data = new Uint8ClampedArray(size * size * 4);
-  let s = 12345;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      const noise = ((s >>> 0) % 21) - 10;
-      const stripes = 40 * Math.sin(x * 0.09 + 6 * Math.sin(y * 0.013));
-      const shade = (120 * y) / size;
-      const band = ((x + 2 * y) >> 6) % 2 === 0 ? 30 : -30;
-      const o = (y * size + x) * 4;
-      data[o] = 90 + shade + stripes + noise;
-      data[o + 1] = 110 + band + stripes * 0.5 + noise;
-      data[o + 2] = 140 - shade * 0.5 + noise;
-      data[o + 3] = 255;
-    }
-  }
-  return createImage(size, size, data);
-}
-
-export function discMask(size: number, fraction: number) {
-  const m = new Uint8Array(size * size);
-  const radius = Math.sqrt((fraction * size * size) / Math.PI);
-  const c = size / 2;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if ((x + 0.5 - c) ** 2 + (y + 0.5 - c) ** 2 <= radius * radius) m[y * size + x] = 255;
-    }
-  }
-  return createMask(size, size, m);
-}
-
-async function main(): Promise<void> {
-  const runs = Number(process.argv[2] ?? 5);
-  const size = 1024;
-  const image = benchImage(size);
-  const mask = discMask(size, 0.05);
-  let holes = 0;
-  for (const v of mask.data) if (v) holes++;
-  await patchMatchFill(image, mask, { seed: 1 }); // warm-up (JIT)
-  const times: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const c0 = process.cpuUsage();
-    await patchMatchFill(image, mask, { seed: i });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    const used = process.cpuUsage(c0);
-    const cpuMs = (used.user + used.system) / 1000;
-    times.push(ms);
-    cpu.push(cpuMs);
-    console.log(JSON.stringify({ run: i, ms: Math.round(ms), cpuMs: Math.round(cpuMs) }));
-  }
-  cpu.sort((a, b) => a - b);
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  const os = await import('node:os');
-  console.log(
-    JSON.stringify({
-      bench: 'fill-1024-5pct',
-      size,
-      holeFraction: +(holes / (size * size)).toFixed(4),
-      runs,
-      medianMs: Math.round(median),
-      minMs: Math.round(times[0]!),
-      // CPU time of this process: what the wall time would be on an otherwise idle core (the fill is single-threaded).
-      medianCpuMs: Math.round(cpu[Math.floor(cpu.length / 2)]!),
-      cpus: os.cpus().length,
-      cpu: os.cpus()[0]?.model,
-      loadavg: os.loadavg().map((v) => +v.toFixed(2)),
-    }),
-  );
-}
-
-if (require.main === module && !process.env.NO_BENCH_MAIN) {
-  main().catch((e: unknown) => {
+benchFill(Number(process.argv[2] ?? 5), (line) => console.log(line))
+  .then((summary) => console.log(JSON.stringify(summary)))
+  .catch((e: unknown) => {
     console.error(e);
     process.exit(1);
   });
-}

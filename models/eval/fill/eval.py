@@ -74,7 +74,7 @@ def side_by_side(orig, hole, telea, fill, path):
     tiles = [shown, telea, fill, orig]
     gap = np.full((orig.shape[0], 6, 3), 255, np.uint8)
     row = np.concatenate([x for t in tiles for x in (t, gap)][:-1], axis=1)
-    scale = min(1.0, 1400 / row.shape[1])
+    scale = min(1.0, 1000 / row.shape[1])
     if scale < 1:
         row = cv2.resize(row, (round(row.shape[1] * scale), round(row.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     cv2.imwrite(path, row, [cv2.IMWRITE_PNG_COMPRESSION, 9])
