@@ -1,0 +1,55 @@
+/**
+ * Picks where a job runs. In the iframe: core's Web Worker (inlined into ui.html as a Blob URL)
+ * with onnxruntime-web — WebGPU when navigator.gpu gives an adapter, else single-threaded WASM
+ * (the iframe's origin is "null", so it is never crossOriginIsolated). The pack and
+ * onnxruntime-web's .wasm come from the bridge over loopback. Otherwise the whole job runs on the
+ * bridge. Both are EngineApi.
+ */
+import type { Settings } from '../shared/messages';
+import { BridgeClient } from './bridge-client';
+import { BridgeEngine } from './bridge-engine';
+import { createBrowserWorkerEngine, type EngineApi } from './core';
+
+declare const __WORKER_SOURCE__: string;
+
+/** The onnxruntime-web 1.30 binary the bundled worker loads (JSEP build: WebGPU and WASM). */
+export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.jsep.wasm';
+
+export interface EngineHandle {
+  engine: EngineApi;
+  where: 'iframe' | 'bridge';
+  /** Why `auto` chose the bridge, when it did. */
+  note?: string;
+}
+
+let workerUrl: string | null = null;
+function makeWorker(): Worker {
+  workerUrl ??= URL.createObjectURL(new Blob([__WORKER_SOURCE__], { type: 'text/javascript' }));
+  return new Worker(workerUrl, { type: 'module', name: 'byteedit-engine' });
+}
+
+async function openIframeEngine(s: Settings, client: BridgeClient): Promise<EngineApi> {
+  const packs = await client.packs();
+  const pack = packs.find((p) => p.default && p.name !== s.runtimePack) ?? packs.find((p) => p.name !== s.runtimePack);
+  if (!pack) throw new Error('the bridge serves no model pack');
+  // Fetched here (with the token) and handed to the worker as a Blob URL: ORT's own fetch cannot send headers.
+  const wasm = await client.packFile(s.runtimePack, ORT_WASM_FILE);
+  const wasmUrl = URL.createObjectURL(new Blob([wasm], { type: 'application/wasm' }));
+  return createBrowserWorkerEngine(makeWorker, {
+    packUrl: client.packFilesUrl(pack.name),
+    wasmPaths: { wasm: wasmUrl },
+    device: s.device,
+    headers: client.authHeaders(),
+  });
+}
+
+export async function openEngine(s: Settings): Promise<EngineHandle> {
+  const client = new BridgeClient(s.bridgeUrl, s.token);
+  if (s.engine === 'bridge') return { engine: new BridgeEngine(client), where: 'bridge' };
+  try {
+    return { engine: await openIframeEngine(s, client), where: 'iframe' };
+  } catch (err) {
+    if (s.engine === 'iframe') throw err;
+    return { engine: new BridgeEngine(client), where: 'bridge', note: `running on the bridge: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}

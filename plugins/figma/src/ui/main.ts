@@ -1,0 +1,307 @@
+/**
+ * The plug-in UI (inlined into dist/ui.html): form, bridge status, job progress, candidate grid,
+ * apply/discard. Talks to the sandbox by postMessage ({pluginMessage}) and to an EngineApi
+ * (Web Worker in this iframe, or the bridge).
+ */
+import { DEFAULT_SETTINGS, resultName, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
+import { BridgeClient } from './bridge-client';
+import { composeCandidate, decodeImage, encodePng, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
+import { openEngine, type EngineHandle } from './engines';
+import { renderGrid, type CardData } from './grid';
+
+type SourceMsg = Extract<SandboxToUi, { type: 'source' }>;
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const el = {
+  status: $('bridge-status'),
+  selection: $('selection'),
+  prompt: $<HTMLTextAreaElement>('prompt'),
+  mode: $<HTMLSelectElement>('mode'),
+  candidates: $<HTMLInputElement>('candidates'),
+  steps: $<HTMLInputElement>('steps'),
+  generate: $<HTMLButtonElement>('generate'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  progress: $<HTMLProgressElement>('progress'),
+  progressText: $('progress-text'),
+  message: $('message'),
+  grid: $('grid'),
+  apply: $<HTMLButtonElement>('apply'),
+  discard: $<HTMLButtonElement>('discard'),
+  bridgeUrl: $<HTMLInputElement>('bridge-url'),
+  token: $<HTMLInputElement>('token'),
+  engine: $<HTMLSelectElement>('engine'),
+  device: $<HTMLSelectElement>('device'),
+  runtimePack: $<HTMLInputElement>('runtime-pack'),
+  save: $<HTMLButtonElement>('save-settings'),
+};
+
+let settings: Settings = { ...DEFAULT_SETTINGS };
+let engine: { key: string; handle: Promise<EngineHandle> } | null = null;
+let nextRequest = 1;
+const pendingSources = new Map<number, (msg: SourceMsg | Error) => void>();
+
+interface Job {
+  id: string | null;
+  source: SourceMsg;
+  image: RgbaImage;
+  prompt: string;
+  candidates: Candidate[];
+  summary: JobSummary | null;
+  selected: number | null;
+  count: number;
+  buffered: JobEvent[];
+}
+let job: Job | null = null;
+
+function send(msg: UiToSandbox): void {
+  parent.postMessage({ pluginMessage: msg }, '*');
+}
+
+function say(text: string, kind: 'info' | 'error' = 'info'): void {
+  el.message.textContent = text;
+  el.message.dataset.kind = kind;
+}
+
+function readForm(): Settings {
+  const int = (v: string, lo: number, hi: number, d: number) => Math.min(hi, Math.max(lo, Number.parseInt(v, 10) || d));
+  return {
+    bridgeUrl: el.bridgeUrl.value.trim() || DEFAULT_SETTINGS.bridgeUrl,
+    token: el.token.value.trim(),
+    engine: el.engine.value as Settings['engine'],
+    device: el.device.value as Settings['device'],
+    runtimePack: el.runtimePack.value.trim() || DEFAULT_SETTINGS.runtimePack,
+    candidates: int(el.candidates.value, 1, 8, DEFAULT_SETTINGS.candidates),
+    steps: int(el.steps.value, 1, 50, DEFAULT_SETTINGS.steps),
+    mode: el.mode.value as Mode,
+    prompt: el.prompt.value,
+  };
+}
+
+function writeForm(s: Settings): void {
+  el.bridgeUrl.value = s.bridgeUrl;
+  el.token.value = s.token;
+  el.engine.value = s.engine;
+  el.device.value = s.device;
+  el.runtimePack.value = s.runtimePack;
+  el.candidates.value = String(s.candidates);
+  el.steps.value = String(s.steps);
+  el.mode.value = s.mode;
+  el.prompt.value = s.prompt;
+}
+
+async function checkBridge(): Promise<void> {
+  try {
+    const h = await new BridgeClient(settings.bridgeUrl, settings.token).health();
+    el.status.dataset.state = 'ok';
+    el.status.textContent = `bridge ${h.version} · ${h.packs.join(', ')}`;
+  } catch {
+    el.status.dataset.state = 'down';
+    el.status.textContent = 'bridge not running';
+  }
+}
+
+function engineKey(s: Settings): string {
+  return JSON.stringify([s.bridgeUrl, s.token, s.engine, s.device, s.runtimePack]);
+}
+
+async function getEngine(): Promise<EngineHandle> {
+  const key = engineKey(settings);
+  if (!engine || engine.key !== key) {
+    const old = engine;
+    const handle = openEngine(settings).then(async (h) => {
+      await h.engine.subscribe(onEvent);
+      return h;
+    });
+    engine = { key, handle };
+    handle.catch(() => {
+      if (engine?.handle === handle) engine = null;
+    });
+    if (old) old.handle.then((h) => h.engine.dispose()).catch(() => undefined);
+  }
+  return engine.handle;
+}
+
+function requestSource(mode: Mode): Promise<SourceMsg> {
+  const requestId = nextRequest++;
+  return new Promise((resolve, reject) => {
+    pendingSources.set(requestId, (m) => (m instanceof Error ? reject(m) : resolve(m)));
+    send({ type: 'prepare', requestId, mode });
+  });
+}
+
+function setBusy(busy: boolean): void {
+  el.generate.disabled = busy;
+  el.cancel.disabled = !busy;
+}
+
+function cards(j: Job): CardData[] {
+  return j.candidates.map((c) => ({
+    index: c.index,
+    seed: c.seed,
+    scores: c.scores ?? {},
+    image: composeCandidate(j.image, j.summary ?? { canvas: canvasSize(j), sourceOffset: { x: j.source.expand?.left ?? 0, y: j.source.expand?.top ?? 0 } }, c),
+  }));
+}
+
+function canvasSize(j: Job): { width: number; height: number } {
+  const e = j.source.expand;
+  return e ? { width: j.image.width + e.left + e.right, height: j.image.height + e.top + e.bottom } : { width: j.image.width, height: j.image.height };
+}
+
+function redraw(): void {
+  if (!job) {
+    el.grid.replaceChildren();
+    el.apply.disabled = el.discard.disabled = true;
+    return;
+  }
+  const order = job.summary ? job.summary.ranking : job.candidates.map((c) => c.index);
+  renderGrid(el.grid, cards(job), order, job.selected, (i) => {
+    job!.selected = i;
+    redraw();
+  });
+  el.apply.disabled = job.selected === null || !job.summary;
+  el.discard.disabled = false;
+}
+
+function onEvent(e: JobEvent): void {
+  if (!job) return;
+  if (job.id === null) {
+    job.buffered.push(e);
+    return;
+  }
+  if (e.jobId !== job.id) return;
+  switch (e.type) {
+    case 'queued':
+      el.progressText.textContent = e.position > 0 ? `queued (${e.position} ahead)` : 'starting…';
+      break;
+    case 'started':
+      el.progressText.textContent = `loading models on ${e.device}…`;
+      break;
+    case 'progress':
+      el.progress.value = e.of > 0 ? e.done / e.of : 0;
+      el.progressText.textContent = `step ${e.step}/${e.total} · candidate ${e.candidate + 1}/${job.count}`;
+      break;
+    case 'candidate':
+      job.candidates.push(e.candidate);
+      redraw();
+      break;
+    case 'finished':
+      job.summary = e.summary;
+      job.selected = e.summary.ranking[0] ?? null;
+      el.progress.value = 1;
+      el.progressText.textContent = `done on ${e.summary.device} in ${(e.summary.timings.totalMs / 1000).toFixed(1)} s · ${e.summary.steps} steps`;
+      setBusy(false);
+      say('Pick a candidate and press Apply.');
+      redraw();
+      break;
+    case 'error':
+      setBusy(false);
+      say(e.error.message, 'error');
+      break;
+    case 'cancelled':
+      setBusy(false);
+      el.progressText.textContent = 'cancelled';
+      break;
+    case 'preview':
+      break;
+  }
+}
+
+async function generate(): Promise<void> {
+  settings = readForm();
+  send({ type: 'save-settings', settings });
+  setBusy(true);
+  say('');
+  el.progress.value = 0;
+  el.progressText.textContent = 'reading the selection…';
+  try {
+    const source = await requestSource(settings.mode);
+    const image = decodeImage(source.image);
+    const request: EditRequest = {
+      image,
+      mask: source.mask ? withBounds(source.mask.width, source.mask.height, source.mask.data) : undefined,
+      mode: source.mode,
+      prompt: settings.prompt,
+      expand: source.expand ?? undefined,
+      candidates: settings.candidates,
+      steps: settings.steps,
+      seed: Math.floor(Math.random() * 2 ** 31),
+    };
+    job = { id: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [] };
+    redraw();
+    el.progressText.textContent = 'starting the engine…';
+    const handle = await getEngine();
+    if (handle.note) say(handle.note);
+    const id = await handle.engine.enqueue(request);
+    job.id = id;
+    for (const e of job.buffered.splice(0)) onEvent(e);
+  } catch (err) {
+    setBusy(false);
+    el.progressText.textContent = '';
+    say(err instanceof Error ? err.message : String(err), 'error');
+  }
+}
+
+async function cancel(): Promise<void> {
+  if (job?.id && engine) await (await engine.handle).engine.cancel(job.id);
+}
+
+function apply(): void {
+  if (!job?.summary || job.selected === null) return;
+  const c = job.candidates.find((x) => x.index === job!.selected);
+  if (!c) return;
+  const image = composeCandidate(job.image, job.summary, c);
+  const png = encodePng(image);
+  send({ type: 'apply', png, width: image.width, height: image.height, placement: job.source.placement, name: resultName(job.source.mode, job.prompt, c.seed) });
+}
+
+window.addEventListener('message', (ev: MessageEvent<{ pluginMessage?: SandboxToUi }>) => {
+  const msg = ev.data?.pluginMessage;
+  if (!msg) return;
+  switch (msg.type) {
+    case 'settings':
+      settings = { ...DEFAULT_SETTINGS, ...msg.settings };
+      writeForm(settings);
+      void checkBridge();
+      break;
+    case 'selection':
+      el.selection.dataset.ok = String(msg.state.ok);
+      el.selection.textContent = msg.state.ok ? `${msg.state.description} · ${msg.state.pixels.width}×${msg.state.pixels.height} px` : msg.state.message;
+      if (msg.state.ok) {
+        if (msg.state.kind === 'outpaint') el.mode.value = 'outpaint';
+        else if (el.mode.value === 'outpaint') el.mode.value = 'edit';
+      }
+      break;
+    case 'source':
+      pendingSources.get(msg.requestId)?.(msg);
+      pendingSources.delete(msg.requestId);
+      break;
+    case 'refusal':
+      pendingSources.get(msg.requestId)?.(new Error(msg.message));
+      pendingSources.delete(msg.requestId);
+      break;
+    case 'applied':
+      say(`Added "${msg.name}". Ctrl+Z (⌘Z) removes it.`);
+      break;
+    case 'apply-failed':
+      say(msg.message, 'error');
+      break;
+  }
+});
+
+el.generate.addEventListener('click', () => void generate());
+el.cancel.addEventListener('click', () => void cancel().catch((err: unknown) => say(String(err), 'error')));
+el.apply.addEventListener('click', apply);
+el.discard.addEventListener('click', () => {
+  job = null;
+  el.progress.value = 0;
+  el.progressText.textContent = '';
+  redraw();
+});
+el.save.addEventListener('click', () => {
+  settings = readForm();
+  send({ type: 'save-settings', settings });
+  void checkBridge();
+});
+
+send({ type: 'ready' });
