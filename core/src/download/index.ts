@@ -1,0 +1,129 @@
+/**
+ * Packs by name (Node only): the catalog, the local cache, and pull / verify / rm / list on it.
+ * `resolvePackRef` lets the CLI and the bridge take a catalog name wherever they take a folder.
+ */
+import { promises as fs } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { SdkError } from '../util/errors';
+import { findEntry, isDownloadable, loadCatalog, type Catalog, type CatalogEntry } from './catalog';
+import { cachePaths, exists, folderBytes, readMarker, resolveCacheDir } from './cache';
+import type { Env } from './http';
+import { acquireLock } from './lock';
+import { verifyError, verifyFolder, type VerifyOptions, type VerifyReport } from './verify';
+
+export { loadCatalog, validateCatalog, findEntry, CATALOG_SCHEMA, type Catalog, type CatalogEntry, type CatalogFile, type IoSignature } from './catalog';
+export { resolveCacheDir, cachePaths, readMarker, MARKER, type PinnedFile, type PullMarker } from './cache';
+export { pullPack, hubEndpoint, fileUrl, DEFAULT_ENDPOINT, type PullOptions, type PullResult, type PullEvent } from './pull';
+export { verifyFolder, checkSignature, type VerifyOptions, type VerifyReport } from './verify';
+export { DownloadError, type DownloadFailure } from './errors';
+export { proxyFor, noProxyMatches, type Env } from './http';
+export type { PullProgress } from './progress';
+
+export interface CacheOptions {
+  cacheDir?: string;
+  env?: Env;
+  catalog?: Catalog;
+}
+
+export type PackStatus = 'ready' | 'partial' | 'absent' | 'recipe-only';
+
+export interface PackListing {
+  name: string;
+  title: string;
+  kind: CatalogEntry['kind'];
+  license: string;
+  status: PackStatus;
+  folder: string;
+  /** Bytes on disk (the pack, or the partial download). */
+  bytesOnDisk: number;
+  /** Sum of the catalog's sizes, null when some are unknown. */
+  catalogBytes: number | null;
+  /** Whether the catalog entry's URLs/sizes/hashes were checked by a person (see the catalog). */
+  verifiedCatalog: boolean;
+}
+
+function ctx(o: CacheOptions): { env: Env; catalog: Catalog; root: string } {
+  const env = o.env ?? process.env;
+  return { env, catalog: o.catalog ?? loadCatalog(env), root: resolveCacheDir(o.cacheDir, env) };
+}
+
+export async function listPacks(o: CacheOptions = {}): Promise<PackListing[]> {
+  const { catalog, root } = ctx(o);
+  const out: PackListing[] = [];
+  for (const e of catalog.packs) {
+    const p = cachePaths(root, e.name);
+    const ready = (await readMarker(p.pack)) !== null;
+    const partial = !ready && (await exists(p.partial));
+    const sizes = e.files.map((f) => f.size);
+    out.push({
+      name: e.name,
+      title: e.title,
+      kind: e.kind,
+      license: e.license,
+      status: ready ? 'ready' : partial ? 'partial' : isDownloadable(e) ? 'absent' : 'recipe-only',
+      folder: ready ? p.pack : p.partial,
+      bytesOnDisk: ready ? await folderBytes(p.pack) : partial ? await folderBytes(p.partial) : 0,
+      catalogBytes: sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : null,
+      verifiedCatalog: Boolean(e.verified?.urls && e.verified?.sizes && e.verified?.sha256),
+    });
+  }
+  return out;
+}
+
+/** Verifies a pulled pack: pinned sha256s, pack.json, and every model's layout. */
+export async function verifyPack(name: string, o: CacheOptions & Omit<VerifyOptions, 'entry'> = {}): Promise<VerifyReport> {
+  const { catalog, root } = ctx(o);
+  const entry = findEntry(catalog, name);
+  const p = cachePaths(root, name);
+  const marker = await readMarker(p.pack);
+  if (!marker) throw new SdkError('pack_not_found', `pack ${name} is not downloaded: run \`byteedit packs pull ${name}\``);
+  return verifyFolder(p.pack, marker.files, { ...o, entry });
+}
+
+/** Removes a pack and any partial download of it (waits for a pull in progress to finish). */
+export async function removePack(name: string, o: CacheOptions & { waitMs?: number } = {}): Promise<{ removed: boolean; bytes: number }> {
+  const { catalog, root } = ctx(o);
+  findEntry(catalog, name);
+  const p = cachePaths(root, name);
+  const lock = await acquireLock(p.lock, { waitMs: o.waitMs ?? 0 });
+  try {
+    const bytes = (await folderBytes(p.pack)) + (await folderBytes(p.partial));
+    const had = (await exists(p.pack)) || (await exists(p.partial));
+    // Rename first so a crash mid-delete never leaves something that looks like a pack.
+    if (await exists(p.pack)) {
+      const grave = `${p.pack}.removing-${process.pid}`;
+      await fs.rename(p.pack, grave);
+      await fs.rm(grave, { recursive: true, force: true });
+    }
+    await fs.rm(p.partial, { recursive: true, force: true });
+    return { removed: had, bytes };
+  } finally {
+    await lock.release();
+  }
+}
+
+function looksLikePath(ref: string): boolean {
+  return isAbsolute(ref) || ref.startsWith('.') || ref.includes('/') || ref.includes('\\') || ref.startsWith('~');
+}
+
+/**
+ * A pack reference as users type it: a folder path stays a (resolved) path; a catalog name becomes
+ * the cached pack's folder once it has been pulled and verified, else a pack_not_found error that
+ * says how to pull it. A bare word that is an existing folder is taken as a folder.
+ */
+export async function resolvePackRef(ref: string, o: CacheOptions = {}): Promise<string> {
+  if (looksLikePath(ref)) return resolve(ref);
+  if (await fs.stat(ref).then((s) => s.isDirectory(), () => false)) return resolve(ref);
+  const { catalog, root } = ctx(o);
+  const entry = catalog.packs.find((e) => e.name === ref);
+  if (!entry) {
+    throw new SdkError('pack_not_found', `"${ref}" is neither a pack folder nor a catalog pack name; known names: ${catalog.packs.map((e) => e.name).join(', ')} (byteedit packs list)`);
+  }
+  const p = cachePaths(root, ref);
+  if (!(await readMarker(p.pack))) {
+    throw new SdkError('pack_not_found', `pack ${ref} is not downloaded: run \`byteedit packs pull ${ref}\``);
+  }
+  return p.pack;
+}
+
+export { verifyError };
