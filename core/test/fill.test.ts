@@ -174,6 +174,25 @@ describe('patchMatchFill', () => {
     expect(finished).toBe(true);
   });
 
+  it('handles tiny images and holes on the border', async () => {
+    const tiny = texture(6, 5);
+    const one = box(6, 5, 2, 2, 1, 1);
+    const out = await patchMatchFill(damaged(tiny, one), one);
+    expect(out.data[(2 * 6 + 2) * 4 + 1]).not.toBe(0); // the magenta pixel was replaced
+    const corner = box(40, 30, 0, 0, 12, 9);
+    const filled = await patchMatchFill(damaged(texture(40, 30), corner), corner, { patchSize: 9 });
+    let magenta = 0;
+    for (let i = 0; i < corner.data.length; i++) if (corner.data[i] && filled.data[i * 4] === 255 && filled.data[i * 4 + 1] === 0) magenta++;
+    expect(magenta).toBe(0);
+  });
+
+  it('fills every masked pixel even when the mask carries stale bounds', async () => {
+    const fresh = box(48, 48, 30, 30, 8, 8);
+    const stale = { ...fresh, bounds: { x: 30, y: 30, width: 2, height: 2 } };
+    const out = await patchMatchFill(damaged(texture(48, 48), fresh), stale);
+    expect(out.data[(37 * 48 + 37) * 4 + 1]).not.toBe(0);
+  });
+
   it('rejects a mask of another size, an empty mask and bad options with clear codes', async () => {
     const img = texture(32, 32);
     expect(await codeOf(patchMatchFill(img, box(31, 32, 4, 4, 4, 4)))).toBe('mask_size_mismatch');
@@ -181,5 +200,6 @@ describe('patchMatchFill', () => {
     expect(await codeOf(patchMatchFill(img, createMask(32, 32)))).toBe('mask_empty');
     expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { patchSize: 6 }))).toBe('invalid_argument');
     expect(await codeOf(patchMatchFill(img, box(32, 32, 0, 0, 32, 32)))).toBe('invalid_argument');
+    expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { iterations: 0 }))).toBe('invalid_argument');
   });
 });

@@ -4,7 +4,7 @@
  * pre-fills holes before diffusion. Pure TypeScript on typed arrays: runs in Node, browsers and
  * workers alike; yields to the event loop so progress and cancellation get through.
  */
-import { createImage, type Mask, type RgbaImage } from '../image/image';
+import { computeBounds, createImage, type Mask, type RgbaImage } from '../image/image';
 import { SdkError } from '../util/errors';
 import { randomField, refreshCosts, sweep, upsampleField, type Field } from './nnf';
 import {
@@ -74,20 +74,25 @@ export async function patchMatchFill(
 ): Promise<RgbaImage> {
   const { patchSize = 7, iterations = 5, seed = 0, exclude } = options;
   validate(image, mask, patchSize, iterations, exclude);
-  const bounds = mask.bounds;
-  if (!bounds || !hasNonZero(mask.data)) {
+  // Recomputed rather than trusted: a hand-built Mask may carry stale bounds.
+  const bounds = computeBounds(mask.width, mask.height, mask.data);
+  if (!bounds) {
     throw new SdkError('mask_empty', 'the mask selects no pixels: paint the area to fill (non-zero mask values)');
   }
-  const r = (patchSize - 1) >> 1;
-  const tuning: Tuning = { r, iterations };
-
   // Work only around the hole: its bounding box plus a source margin as large as the hole.
   const margin = Math.max(4 * patchSize, Math.max(bounds.width, bounds.height));
   const crop = cropAround(image.width, image.height, bounds, margin);
-  const levels = buildPyramid(baseLevel(image.data, image.width, mask.data, exclude?.data ?? null, crop), tuning);
-  if (!hasSource(levels[0]!)) {
-    throw new SdkError('invalid_argument', 'the mask and exclude region leave no pixels to copy from: shrink the mask or the exclude region');
+  const base = baseLevel(image.data, image.width, mask.data, exclude?.data ?? null, crop);
+  // Patches must fit in the work region (only matters for tiny images).
+  const r = Math.min((patchSize - 1) >> 1, (Math.min(crop.w, crop.h) - 1) >> 1);
+  const tuning: Tuning = { r, iterations };
+  if (!hasSource(base) || sourceCentres(base, r).list.length === 0) {
+    throw new SdkError(
+      'invalid_argument',
+      'the mask and exclude region leave no patch to copy from: shrink the mask or the exclude region, or use a smaller patchSize',
+    );
   }
+  const levels = buildPyramid(base, tuning);
 
   const run = new Runner(hooks, levels.reduce((n, _l, i) => n + itersAt(i, levels.length, tuning), 0));
   let rng = seedState(seed);
@@ -164,11 +169,6 @@ function validate(image: RgbaImage, mask: Mask, patchSize: number, iterations: n
   }
 }
 
-function hasNonZero(data: Uint8Array): boolean {
-  for (let i = 0; i < data.length; i++) if (data[i] !== 0) return true;
-  return false;
-}
-
 function hasSource(level: Level): boolean {
   for (let i = 0; i < level.hole.length; i++) if (!level.hole[i] && !level.excluded[i]) return true;
   return false;
@@ -185,7 +185,10 @@ function buildPyramid(base: Level, t: Tuning): Level[] {
   let depth = maxOf(holeDistance(base));
   let top = base;
   while (depth > DEPTH_IN_RADII * t.r && Math.min(top.w, top.h) >= 6 * size) {
-    top = downsample(top);
+    const next = downsample(top);
+    // A coarse hole grows by up to a pixel per level; stop before it leaves nothing to copy from.
+    if (!hasSource(next) || sourceCentres(next, t.r).list.length === 0) break;
+    top = next;
     levels.push(top);
     depth /= 2;
   }
