@@ -138,6 +138,7 @@ export async function patchMatchFill(
       // The very last reconstruction copies instead of averaging: averaging blurs texture.
       if (finest && last) voteBest(level, field, r, conf, scratch);
       else vote(level, field, r, conf, scratch, finest ? FINE_QUANTILE : COARSE_QUANTILE);
+      await run.checkpoint();
       // Costs must follow the new pixels for the next sweep; the next level computes its own.
       if (!last) refreshCosts(level, field, r);
       run.step();

@@ -16,22 +16,27 @@ const FEATURE_WEIGHT = 256;
 export interface Field {
   /** Source centre per pixel index (meaningful at target centres only). */
   readonly nnf: Int32Array;
-  /** Weighted sum of squared differences (colour, alpha and texture features) over the (clipped) patch, per target centre. */
+  /** Patch distance (see patchCost) of each target centre to its source. */
   readonly cost: Float32Array;
   /**
    * Per-pixel weight in the patch distance: 1 for known pixels, less for hole pixels, whose values
    * are only the current estimate (so a wrong coarse guess cannot lock the search in).
    */
   readonly weight: Float32Array;
+  /** 1 at target centres: pixels whose patch touches the hole. */
   readonly isTarget: Uint8Array;
+  /** Target centres in row-major order. */
   readonly targets: Int32Array;
+  /** 1 at valid source centres (see sourceCentres). */
   readonly valid: Uint8Array;
   readonly validList: Int32Array;
 }
 
 /**
- * Weighted sum of squared differences (colour, alpha and texture features) between the patch at target p and the patch at source s,
- * over the target patch's in-bounds window [x0..x1]×[y0..y1] (offsets). Stops once it reaches `limit`.
+ * Patch distance: the weighted sum of squared differences (colour, alpha and, scaled by
+ * FEATURE_WEIGHT, texture features) between the patch at target p and the patch at source s, over
+ * the target patch's in-bounds window [x0..x1]×[y0..y1] (offsets). Stops once it reaches `limit`
+ * (a candidate that cannot win need not be finished).
  */
 export function patchCost(
   img: Float32Array,
