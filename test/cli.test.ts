@@ -109,11 +109,12 @@ describe('byteedit edit refuses bad input: exit 2, one line naming the problem, 
     const m = JSON.parse(readFileSync(join(badJson, 'pack.json'), 'utf8'));
     m.resolution.native = 'big';
     writeFileSync(join(badJson, 'pack.json'), JSON.stringify(m));
-    const editOnly = join(dir, 'edit-only-pack');
-    cpSync(FIXTURE, editOnly, { recursive: true });
-    const e = JSON.parse(readFileSync(join(editOnly, 'pack.json'), 'utf8'));
-    e.modes = ['edit'];
-    writeFileSync(join(editOnly, 'pack.json'), JSON.stringify(e));
+    // Erase and outpaint fall back to the model-free fill; a prompted edit has no fallback.
+    const eraseOnly = join(dir, 'erase-only-pack');
+    cpSync(FIXTURE, eraseOnly, { recursive: true });
+    const e = JSON.parse(readFileSync(join(eraseOnly, 'pack.json'), 'utf8'));
+    e.modes = ['erase'];
+    writeFileSync(join(eraseOnly, 'pack.json'), JSON.stringify(e));
   };
   beforeAll(setup);
 
@@ -133,7 +134,8 @@ describe('byteedit edit refuses bad input: exit 2, one line naming the problem, 
     ['unknown pack folder', 'pack_not_found', () => swap('--pack', 'no-such-pack')],
     ['pack missing an ONNX file', 'pack_file_missing', () => swap('--pack', 'broken-pack')],
     ['pack.json error (with the field path)', 'pack_invalid', () => swap('--pack', 'bad-json-pack')],
-    ['mode the pack does not support', 'mode_unsupported', () => [...swap('--pack', 'edit-only-pack'), '--mode', 'erase']],
+    ['mode the pack does not support', 'mode_unsupported', () => [...swap('--pack', 'erase-only-pack'), '--mode', 'edit']],
+    ['bad --engine', 'invalid_argument', () => [...base(), '--engine', 'magic']],
     ['bad --steps', 'invalid_argument', () => [...base(), '--steps', 'many']],
     ['bad --guidance', 'invalid_argument', () => [...base(), '--guidance', '-3']],
     ['bad --expand', 'invalid_argument', () => ['edit', '--image', 'in.png', '--mode', 'outpaint', '--expand', '1,2,3', '--out', 'out.png']],

@@ -3,6 +3,9 @@ import { createEngine } from '../src/node';
 import { composeCandidate, runEdit } from '../src/engine/run';
 import type { EditRequest, JobEvent } from '../src/engine/types';
 import type { Engine } from '../src/engine/engine';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { boxMask, DIFFUSERS, gradientImage, LEGACY, OPTIMUM } from './helpers';
 
 let engine: Engine;
@@ -140,5 +143,61 @@ describe('engine on fixture packs', () => {
     await expect(runEdit(engine, request({ mask: boxMask(W, H, 0, 0, 0, 0) }))).rejects.toMatchObject({ code: 'mask_empty' });
     await expect(runEdit(engine, request({ mask: boxMask(10, 10, 1, 1, 2, 2) }))).rejects.toMatchObject({ code: 'mask_size_mismatch' });
     await expect(runEdit(engine, request({ pack: '/nonexistent/pack' }))).rejects.toMatchObject({ code: 'pack_not_found' });
+  });
+});
+
+describe('the model-free fill engine', () => {
+  let editOnly: string;
+  beforeAll(() => {
+    editOnly = mkdtempSync(join(tmpdir(), 'byteedit-editonly-'));
+    cpSync(DIFFUSERS, editOnly, { recursive: true });
+    const m = JSON.parse(readFileSync(join(editOnly, 'pack.json'), 'utf8'));
+    m.modes = ['edit'];
+    writeFileSync(join(editOnly, 'pack.json'), JSON.stringify(m));
+  });
+  afterAll(() => rmSync(editOnly, { recursive: true, force: true }));
+
+  it('erases with engine "fill", keeping pixels outside the compositing mask', async () => {
+    const source = gradientImage(W, H);
+    const { summary, candidates } = await runEdit(engine, request({ mode: 'erase', engine: 'fill' }));
+    expect(summary.engine).toBe('patchmatch');
+    const c = candidates[0]!;
+    const out = composeCandidate(source, summary, c);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inR = x >= c.region.x && y >= c.region.y && x < c.region.x + c.region.width && y < c.region.y + c.region.height;
+        if (inR && c.mask.data[(y - c.region.y) * c.region.width + (x - c.region.x)]! > 0) continue;
+        const o = (y * W + x) * 4;
+        expect(sameBytes(out.data.subarray(o, o + 4), source.data.subarray(o, o + 4))).toBe(true);
+      }
+    }
+  });
+
+  it('is chosen automatically for erase and outpaint when the pack cannot do the mode', async () => {
+    const erase = await runEdit(engine, request({ mode: 'erase', pack: editOnly }));
+    expect(erase.summary.engine).toBe('patchmatch');
+    const out = await runEdit(engine, request({ mode: 'outpaint', pack: editOnly, mask: undefined, expand: { left: 0, top: 0, right: 24, bottom: 0 } }));
+    expect(out.summary.engine).toBe('patchmatch');
+    expect(out.summary.canvas).toEqual({ width: W + 24, height: H });
+    await expect(runEdit(engine, request({ mode: 'edit', engine: 'fill' }))).rejects.toMatchObject({ code: 'mode_unsupported' });
+  });
+
+  it('pre-fills the hole for diffusion erase, then denoises from partial strength', async () => {
+    const events: JobEvent[] = [];
+    const r = await runEdit(engine, request({ mode: 'erase', prefill: true, steps: 10 }), (e) => events.push(e));
+    expect(r.summary.engine).toBe('diffusion');
+    // strength 0.6 of 10 steps: the sampler runs the last 6
+    expect(events.filter((e) => e.type === 'progress').length).toBe(6);
+  });
+
+  it('cancels mid-fill', async () => {
+    const events: JobEvent[] = [];
+    const unsub = await engine.subscribe((e) => events.push(e));
+    const id = await engine.enqueue(request({ mode: 'erase', engine: 'fill', image: gradientImage(400, 400), mask: boxMask(400, 400, 50, 50, 300, 300) }));
+    while (!events.some((e) => e.jobId === id && e.type === 'progress')) await new Promise((r) => setTimeout(r, 5));
+    await engine.cancel(id);
+    while (!events.some((e) => e.jobId === id && (e.type === 'cancelled' || e.type === 'finished'))) await new Promise((r) => setTimeout(r, 5));
+    expect(events.filter((e) => e.jobId === id).at(-1)!.type).toBe('cancelled');
+    unsub();
   });
 });

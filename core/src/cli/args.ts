@@ -30,16 +30,21 @@ export interface EditArgs {
   quiet: boolean;
   rank?: RankWeights;
   rewards: boolean;
+  engine?: 'auto' | 'diffusion' | 'fill';
+  prefill: boolean;
 }
 
 export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt P] [--mode edit|erase|outpaint]
                      [--expand L,T,R,B] [--pack DIR] [--steps N] [--guidance G] [--scheduler S]
                      [--strength S] [--candidates K] [--seed S] [--device auto|cpu|webgpu|cuda]
                      [--negative-prompt P] [--no-color-match] [--max-pixels N]
-                     [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards] --out OUT.png [--json]
+                     [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards]
+                     [--engine auto|diffusion|fill] [--prefill] --out OUT.png [--json]
 
   The mask is white (255) where to edit. Outpaint needs no mask: --expand gives the margins.
   K > 1 writes OUT-1.png ... OUT-K.png, best first by the weighted rewards (--rank).
+  --engine fill erases and outpaints without a model (PatchMatch); auto uses it when the pack
+  cannot do the mode. --prefill fills the hole first, then denoises from --strength (default 0.6).
   Without --pack the embedded default pack is used.`;
 
 function bad(message: string): never {
@@ -103,6 +108,8 @@ export function parseEditArgs(argv: string[]): EditArgs {
         quiet: { type: 'boolean', short: 'q' },
         rank: { type: 'string' },
         'no-rewards': { type: 'boolean' },
+        engine: { type: 'string' },
+        prefill: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -138,5 +145,7 @@ export function parseEditArgs(argv: string[]): EditArgs {
     quiet: v.quiet ?? false,
     rank: v.rank !== undefined ? parseRankWeights(v.rank) : undefined,
     rewards: !v['no-rewards'],
+    engine: oneOf('engine', v.engine, ['auto', 'diffusion', 'fill'] as const),
+    prefill: v.prefill ?? false,
   };
 }

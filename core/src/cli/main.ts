@@ -77,8 +77,8 @@ async function edit(args: EditArgs): Promise<number> {
 
   const pack = args.pack ?? defaultPackPath();
   const engine = createEngine({ pack, device: args.device, maxPixels: args.maxPixels });
-  const manifest = (await engine.loadPack(pack)).manifest;
-  if (manifest.kind === 'fixture' && !args.quiet) {
+  const manifest = args.engine === 'fill' ? null : (await engine.loadPack(pack)).manifest;
+  if (manifest?.kind === 'fixture' && !args.quiet) {
     process.stderr.write(`byteedit: note: pack "${manifest.name}" is a test fixture with random weights; its results are noise, not edits.\n`);
   }
   const request: EditRequest = {
@@ -100,6 +100,8 @@ async function edit(args: EditArgs): Promise<number> {
     maxPixels: args.maxPixels,
     rank: args.rank,
     rewards: args.rewards,
+    engine: args.engine,
+    prefill: args.prefill,
   };
   const bar = new ProgressBar(process.stderr);
   let jobId: string | null = null;
@@ -129,6 +131,7 @@ async function edit(args: EditArgs): Promise<number> {
         canvas: s.canvas,
         device: s.device,
         pack: s.pack,
+        engine: s.engine,
         steps: s.steps,
         timings: s.timings,
       };

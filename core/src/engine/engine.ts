@@ -14,6 +14,7 @@ import { SCHEDULER_NAMES } from '../samplers/types';
 import type { DeviceName, Runtime } from '../runtime/types';
 import { openPack, type OpenPack } from './models';
 import { runPipeline } from './pipeline';
+import { FILL_ENGINE_MANIFEST, prefillCanvas, runFill } from './fill-job';
 import { scoreCandidate } from '../rewards/score';
 import { rankCandidates, resolveWeights } from '../rewards/rank';
 import type { RewardModel } from '../rewards/types';
@@ -46,6 +47,7 @@ export class Engine implements EngineApi {
   private running: Job | null = null;
   private readonly listeners = new Set<JobListener>();
   private readonly opened = new Map<string, Promise<OpenPack>>();
+  private readonly loaded = new Map<string, Promise<LoadedPack>>();
   private readonly device: DeviceName;
   private nextId = 1;
   private disposed = false;
@@ -102,12 +104,13 @@ export class Engine implements EngineApi {
     if (this.running) this.running.cancelled = true;
     const opened = [...this.opened.values()];
     this.opened.clear();
+    this.loaded.clear();
     await Promise.all(opened.map((p) => p.then((o) => o.release(), () => undefined)));
   }
 
   /** Loads (and caches) a pack by reference, without running anything: for hosts that validate early. */
   async loadPack(ref?: string): Promise<LoadedPack> {
-    return loadPack(await this.options.packs(ref));
+    return this.load(await this.options.packs(ref));
   }
 
   private emit(event: JobEvent): void {
@@ -135,11 +138,22 @@ export class Engine implements EngineApi {
     }
   }
 
+  /** pack.json and tokenizer, parsed once per location. */
+  private load(source: PackSource): Promise<LoadedPack> {
+    let p = this.loaded.get(source.location);
+    if (!p) {
+      p = loadPack(source);
+      this.loaded.set(source.location, p);
+      p.catch(() => this.loaded.delete(source.location));
+    }
+    return p;
+  }
+
   private async open(source: PackSource): Promise<OpenPack> {
     const key = `${source.location}|${this.device}`;
     let p = this.opened.get(key);
     if (!p) {
-      p = loadPack(source).then((pack) => openPack(pack, this.options.runtime, this.device));
+      p = this.load(source).then((pack) => openPack(pack, this.options.runtime, this.device));
       this.opened.set(key, p);
       p.catch(() => this.opened.delete(key));
       const keep = this.options.cachedPacks ?? 2;
@@ -157,9 +171,20 @@ export class Engine implements EngineApi {
     const req = job.request;
     try {
       validateRequest(req);
-      const source = await this.options.packs(req.pack);
-      const models = await this.open(source);
+      // Which engine: the pack's diffusion models, or the model-free fill.
+      let useFill = req.engine === 'fill';
+      let models: OpenPack | null = null;
+      if (!useFill) {
+        const source = await this.options.packs(req.pack);
+        const manifest = (await this.load(source)).manifest;
+        if (!manifest.modes.includes(req.mode) && req.engine !== 'diffusion' && (req.mode === 'erase' || req.mode === 'outpaint')) useFill = true;
+        else models = await this.open(source);
+      }
+      if (useFill && req.mode === 'edit') {
+        throw new SdkError('mode_unsupported', 'the fill engine erases and outpaints; it cannot add content from a prompt: use a diffusion pack for edit');
+      }
       const loadMs = now() - started;
+      const manifest = models ? models.pack.manifest : FILL_ENGINE_MANIFEST;
       const plan: EditPlan = planEdit(
         {
           imageSize: { width: req.image.width, height: req.image.height },
@@ -171,29 +196,30 @@ export class Engine implements EngineApi {
           steps: req.steps,
           guidance: req.guidance,
           scheduler: req.scheduler,
-          strength: req.strength,
+          strength: req.strength ?? (req.prefill && models ? 0.6 : undefined),
           candidates: req.candidates,
           seed: req.seed ?? randomSeed(),
           colorMatch: req.colorMatch,
           previewEvery: req.previewEvery,
           maxPixels: req.maxPixels ?? this.options.maxPixels,
         },
-        models.pack.manifest,
+        manifest,
       );
       if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
       const weights = resolveWeights(req.mode, req.rank);
       let rewardModels: RewardModel[] = [];
       if (req.rewards !== false) {
-        rewardModels = models.rewards;
+        rewardModels = models?.rewards ?? [];
         if (req.rewardPack) rewardModels = (await this.open(await this.options.packs(req.rewardPack))).rewards;
       }
       const rewardSources: Record<string, string> = { coherence_analytic: 'analytic' };
       for (const r of rewardModels) rewardSources[r.name] = r.source;
       if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
-      this.emit({ type: 'started', jobId: job.id, device: models.device, candidates: plan.seeds.length, steps: plan.steps });
+      const device = models ? models.device : 'cpu';
+      this.emit({ type: 'started', jobId: job.id, device, candidates: plan.seeds.length, steps: models ? plan.steps : 100 });
       const candidates: Candidate[] = [];
       const of = plan.seeds.length;
-      const t = await runPipeline(plan, req.image, req.mask, models, {
+      const hooks: Parameters<typeof runPipeline>[4] = {
         isCancelled: () => job.cancelled,
         onProgress: (candidate, step, total) => this.emit({ type: 'progress', jobId: job.id, candidate, step, total, done: candidate * total + step, of: of * total }),
         onPreview: (candidate, step, image) => this.emit({ type: 'preview', jobId: job.id, candidate, step, image }),
@@ -202,16 +228,24 @@ export class Engine implements EngineApi {
           this.emit({ type: 'candidate', jobId: job.id, candidate });
         },
         score: req.rewards === false ? undefined : (image, mask) => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }),
-      });
+      };
+      let t;
+      if (!models) {
+        t = await runFill(plan, req.image, req.mask, hooks);
+      } else {
+        const prefilled = req.prefill && plan.mode !== 'edit' ? await prefillCanvas(plan, req.image, req.mask, plan.seeds[0]!, { isCancelled: () => job.cancelled }) : undefined;
+        t = await runPipeline(plan, req.image, req.mask, models, hooks, prefilled);
+      }
       const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights);
-      const m = models.pack.manifest;
+      const m = manifest;
       const summary: JobSummary = {
         jobId: job.id,
         canvas: plan.canvas,
         sourceOffset: plan.sourceOffset,
         seeds: plan.seeds,
-        device: models.device,
-        pack: { name: m.name, version: m.version, kind: m.kind },
+        device,
+        pack: models ? { name: m.name, version: m.version, kind: m.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
+        engine: models ? 'diffusion' : 'patchmatch',
         steps: plan.steps,
         timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
         ranking: ranking.order,

@@ -115,6 +115,8 @@ export async function runPipeline(
   userMask: Mask | undefined,
   models: OpenPack,
   hooks: PipelineHooks,
+  /** A pre-filled canvas (PatchMatch) to start img2img from instead of the source. */
+  prefilled?: RgbaImage,
 ): Promise<PipelineTimings> {
   const m = models.pack.manifest;
   const C = m.latent.channels;
@@ -166,9 +168,10 @@ export async function runPipeline(
     return mean.map((v) => v * sf);
   };
   const inpaintUnet = models.unet.layout.inChannels === 2 * C + 1;
-  const needInit = !inpaintUnet || plan.strength < 1;
+  const needInit = !inpaintUnet || plan.strength < 1 || prefilled !== undefined;
   const maskedLatents = inpaintUnet ? await encodeLatents(imageToNchwSigned(modelImage, maskBin)) : null;
-  const imageLatents = needInit ? await encodeLatents(imageToNchwSigned(modelImage)) : null;
+  const initImage = prefilled ? resizeImage(cropImage(prefilled, plan.context), mw, mh) : modelImage;
+  const imageLatents = needInit ? await encodeLatents(imageToNchwSigned(initImage)) : null;
   timings.encodeMs = now() - t0;
   checkCancel();
 

@@ -51,6 +51,13 @@ export interface EditRequest {
   rank?: RankWeights;
   /** A pack whose `rewards` section scores candidates, when the generation pack has none. */
   rewardPack?: string;
+  /**
+   * `diffusion` (the pack), `fill` (model-free PatchMatch: erase and outpaint), or `auto`
+   * (default): diffusion when the pack supports the mode, else fill for erase/outpaint.
+   */
+  engine?: 'auto' | 'diffusion' | 'fill';
+  /** Diffusion erase/outpaint: PatchMatch-fill the hole first, then denoise from `strength` (default 0.6). */
+  prefill?: boolean;
 }
 
 export interface Candidate {
@@ -83,6 +90,8 @@ export interface JobSummary {
   seeds: number[];
   device: string;
   pack: { name: string; version: string; kind: string };
+  /** Which engine made the candidates. */
+  engine: 'diffusion' | 'patchmatch';
   steps: number;
   timings: JobTimings;
   /** Candidate order, best first (index order when nothing was scored). */
