@@ -1,0 +1,141 @@
+/**
+ * End to end: the FAKE Photoshop + the REAL bridge (startServer from plugins/gimp-bridge, the
+ * core's worker engine, the tiny-sd-diffusers fixture pack with random weights) over loopback.
+ * The panel's own code does everything: token file → health → PNG → job → SSE (or polling) →
+ * raw results → layers with masks. Checks land on pixels and offsets, not just on success.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
+import { BridgeClient } from '../src/bridge-client';
+import { EditSession } from '../src/edit-session';
+import { isPanelError } from '../src/errors';
+import { readTokenFile } from '../src/token-file';
+import { crop, FakePhotoshop, fakeUxp } from './fake-photoshop';
+
+jest.setTimeout(240_000);
+
+const FIXTURE_PACK = resolve(__dirname, '../../../models/fixtures/tiny-sd-diffusers');
+
+let server: BridgeServer;
+let client: BridgeClient;
+
+beforeAll(async () => {
+  server = await startServer({ port: 0, packs: [FIXTURE_PACK], configDir: mkdtempSync(join(tmpdir(), 'byteedit-ps-')) });
+  // The panel's "Read token file…" flow, with the FAKE uxp file picker handing over bridge.json.
+  const file = await readTokenFile(fakeUxp(readFileSync(server.bridgeFile!, 'utf8')));
+  expect(file).toEqual({ url: `http://127.0.0.1:${server.port}`, token: server.token });
+  client = new BridgeClient({ url: file!.url, token: file!.token });
+});
+
+afterAll(async () => {
+  await server?.close({ mode: 'cancel' });
+});
+
+function documentWithSelection(): { ps: FakePhotoshop; doc: ReturnType<FakePhotoshop['openDocument']> } {
+  const ps = new FakePhotoshop();
+  const doc = ps.openDocument({ width: 160, height: 120 });
+  doc.selectRect({ left: 70, top: 40, right: 102, bottom: 72 }, 3);
+  return { ps, doc };
+}
+
+it('edits a selection: only the context region goes to the bridge, candidates come back as masked layers at their offsets', async () => {
+  const { ps, doc } = documentWithSelection();
+  const background = doc.layers[0]!.pixels.slice();
+  const session = new EditSession(ps, client);
+  const fractions: number[] = [];
+  const generation = await session.generate({ mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 11, steps: 2, onProgress: (f) => fractions.push(f) });
+
+  // Pad 32 around a 32x32 selection: context 38..134 x 8..104.
+  expect(generation.context).toEqual({ left: 38, top: 8, right: 134, bottom: 104 });
+  const job = (await (await fetch(`${server.url}/v1/jobs/${generation.jobId}`, { headers: { Authorization: `Bearer ${server.token}` } })).json()) as { request: { width: number; height: number; mode: string } };
+  expect(job.request).toMatchObject({ width: 96, height: 96, mode: 'edit' });
+  expect(generation.candidates.map((c) => c.seed).sort()).toEqual([11, 12]);
+  expect(fractions.some((f) => f > 0 && f < 1)).toBe(true);
+  expect(fractions[fractions.length - 1]).toBe(1);
+
+  const indices = generation.candidates.map((c) => c.index);
+  const applied = await session.apply(generation, indices);
+  expect(doc.layers).toHaveLength(3);
+  expect(doc.history).toEqual(['byteedit edit (2 layers)']);
+  for (const [i, index] of indices.entries()) {
+    const c = generation.candidates[i]!;
+    const layer = doc.layers[i + 1]!;
+    expect(layer.name).toBe(`byteedit edit: "a red ball" (seed ${c.seed})`);
+    const at = { left: 38 + c.region.x, top: 8 + c.region.y };
+    expect(applied.offsets[i]).toEqual(at);
+    const bounds = { left: at.left, top: at.top, right: at.left + c.region.width, bottom: at.top + c.region.height };
+    const patch = await client.result(generation.jobId, index, 'patch');
+    const mask = await client.result(generation.jobId, index, 'mask');
+    expect(Buffer.from(crop(layer.pixels, doc.width, bounds, 4))).toEqual(Buffer.from(patch.data));
+    expect(Buffer.from(crop(layer.mask!, doc.width, bounds, 1))).toEqual(Buffer.from(mask.data));
+    // The compositing mask covers the selection's centre and nothing far outside the context.
+    expect(layer.mask![56 * doc.width + 86]).toBeGreaterThan(0);
+    expect(bounds.left).toBeGreaterThanOrEqual(38);
+    expect(bounds.bottom).toBeLessThanOrEqual(104);
+  }
+  expect(Buffer.from(doc.layers[0]!.pixels)).toEqual(Buffer.from(background));
+});
+
+it('erases without a prompt, following progress by polling when the stream cannot be read', async () => {
+  const { ps, doc } = documentWithSelection();
+  const polling = new BridgeClient({ url: client.url, token: server.token, poll: true, pollMs: 100 });
+  const session = new EditSession(ps, polling);
+  const generation = await session.generate({ mode: 'erase', candidates: 1, seed: 3, steps: 2 });
+  expect(generation.candidates).toHaveLength(1);
+  await session.apply(generation, [generation.candidates[0]!.index]);
+  expect(doc.layers.map((l) => l.name)).toEqual(['Background', 'byteedit erase (seed 3)']);
+  expect(doc.history).toEqual(['byteedit erase']);
+});
+
+it('expands the canvas and places the new content on the grown canvas', async () => {
+  const ps = new FakePhotoshop();
+  const doc = ps.openDocument({ width: 64, height: 48 });
+  const before = doc.composite();
+  const session = new EditSession(ps, client);
+  const generation = await session.generate({ mode: 'expand', expand: { left: 0, top: 0, right: 16, bottom: 0 }, candidates: 1, seed: 5, steps: 2 });
+  expect(generation.summary.canvas).toEqual({ width: 80, height: 48 });
+  const c = generation.candidates[0]!;
+  const applied = await session.apply(generation, [c.index]);
+  expect([doc.width, doc.height]).toEqual([80, 48]);
+  expect(applied.offsets[0]).toEqual({ left: c.region.x, top: c.region.y });
+  expect(Buffer.from(crop(doc.layers[0]!.pixels, 80, { left: 0, top: 0, right: 64, bottom: 48 }, 4))).toEqual(Buffer.from(before));
+  expect(doc.history).toEqual(['byteedit expand']);
+});
+
+it('cancels a running job', async () => {
+  const { ps } = documentWithSelection();
+  const session = new EditSession(ps, client);
+  let asked = false;
+  const run = session.generate({
+    mode: 'edit',
+    candidates: 4,
+    steps: 40,
+    seed: 1,
+    onProgress: (f) => {
+      if (f > 0 && !asked) {
+        asked = true;
+        void session.cancel();
+      }
+    },
+  });
+  await expect(run).rejects.toMatchObject({ code: 'cancelled' });
+});
+
+it('says how to start the bridge when none is running', async () => {
+  const other = await startServer({ port: 0, packs: [FIXTURE_PACK], writeBridgeFile: false });
+  const url = other.url;
+  await other.close();
+  const { ps } = documentWithSelection();
+  const err = await new EditSession(ps, new BridgeClient({ url, token: 'x' })).generate({ mode: 'edit' }).catch((e: unknown) => e);
+  expect(isPanelError(err, 'bridge_unreachable')).toBe(true);
+  expect((err as Error).message).toMatch(/npx byteedit serve/);
+});
+
+it('says where the token is when it is wrong', async () => {
+  const { ps } = documentWithSelection();
+  const err = await new EditSession(ps, new BridgeClient({ url: client.url, token: 'not-the-token' })).generate({ mode: 'edit' }).catch((e: unknown) => e);
+  expect(isPanelError(err, 'bad_token')).toBe(true);
+  expect((err as Error).message).toMatch(/bridge\.json/);
+});
