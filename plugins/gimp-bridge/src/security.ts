@@ -34,15 +34,18 @@ export function corsHeaders(req: IncomingMessage, allowedOrigins: ReadonlySet<st
   }
   return {
     'Access-Control-Allow-Origin': origin,
-    'Access-Control-Expose-Headers': 'Retry-After, X-Image-Width, X-Image-Height, X-Region-X, X-Region-Y',
+    'Access-Control-Expose-Headers': 'Retry-After, Location, Content-Range, Accept-Ranges, X-Image-Width, X-Image-Height, X-Region-X, X-Region-Y',
     Vary: 'Origin',
   };
 }
 
-export function preflightHeaders(): Record<string, string> {
+export function preflightHeaders(req: IncomingMessage): Record<string, string> {
   return {
+    // Chromium's Private Network Access: a page that is not itself on this machine (Figma's
+    // plug-in iframe, whose origin is "null") must be told explicitly that it may reach loopback.
+    ...(req.headers['access-control-request-private-network'] === 'true' ? { 'Access-Control-Allow-Private-Network': 'true' } : {}),
     'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, Range',
     'Access-Control-Max-Age': '600',
   };
 }

@@ -303,7 +303,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       cors = corsHeaders(req, allowedOrigins);
       const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
       if (req.method === 'OPTIONS') {
-        res.writeHead(204, { ...cors, ...(req.headers.origin !== undefined ? preflightHeaders() : {}), 'Content-Length': '0' });
+        res.writeHead(204, { ...cors, ...(req.headers.origin !== undefined ? preflightHeaders(req) : {}), 'Content-Length': '0' });
         res.end();
         return;
       }

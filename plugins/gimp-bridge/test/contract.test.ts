@@ -100,6 +100,10 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
         expect(String(pre.headers['access-control-allow-headers']).toLowerCase()).toContain('authorization');
         expect(pre.headers['access-control-allow-methods']).toContain('POST');
         expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+        expect(pre.headers['access-control-allow-private-network']).toBeUndefined();
+        // Chromium's Private Network Access preflight (a public page reaching loopback) gets its answer.
+        const pna = await http(s.port, '/v1/jobs', { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Private-Network': 'true' } });
+        expect(pna.headers['access-control-allow-private-network']).toBe('true');
         const get = await http(s.port, '/v1/packs', { headers: { Origin: origin, Authorization: `Bearer ${s.token}` } });
         expect(get.status).toBe(200);
         expect(get.headers['access-control-allow-origin']).toBe(origin);
