@@ -7,12 +7,14 @@ import { join, resolve } from 'node:path';
 import { Engine } from './engine/engine';
 import { NodeOrtRuntime } from './runtime/ort-node';
 import { folderPackSource } from './runtime/node-pack-source';
+import { resolvePackRef } from './download/index';
 import type { DeviceName } from './runtime/types';
 
 export * from './index';
 export { NodeOrtRuntime } from './runtime/ort-node';
 export { FolderPackSource, folderPackSource } from './runtime/node-pack-source';
 export { createWorkerEngine, type WorkerEngineOptions } from './worker/node-client';
+export { resolvePackRef, pullPack, verifyPack, listPacks, removePack, loadCatalog } from './download/index';
 
 /** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src). */
 function modelsDir(): string {
@@ -36,7 +38,7 @@ export function defaultPackPath(): string {
 }
 
 export interface NodeEngineOptions {
-  /** Pack folder used when a request names none (default: defaultPackPath()). */
+  /** Pack folder or catalog name used when a request names none (default: defaultPackPath()). */
   pack?: string;
   device?: DeviceName;
   maxPixels?: number;
@@ -50,7 +52,8 @@ export function createEngine(options: NodeEngineOptions = {}): Engine {
   const fallback = options.pack ?? defaultPackPath();
   return new Engine({
     runtime: sharedRuntime,
-    packs: (ref) => folderPackSource(ref ?? fallback),
+    // A folder path, or a catalog name resolved to its downloaded copy (byteedit packs pull NAME).
+    packs: async (ref) => folderPackSource(await resolvePackRef(ref ?? fallback)),
     device: options.device,
     maxPixels: options.maxPixels,
   });

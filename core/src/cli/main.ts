@@ -14,11 +14,13 @@ import type { EditRequest } from '../engine/types';
 import { createEngine, defaultPackPath } from '../node';
 import { EDIT_USAGE, parseEditArgs, type EditArgs } from './args';
 import { ProgressBar } from './progress';
+import { packsMain } from './packs';
 
 const USAGE = `byteedit ${VERSION} — generative image editing on local ONNX models
 
 usage: byteedit edit ...     edit, erase or outpaint one image (byteedit edit --help)
        byteedit serve ...    start the local bridge for GIMP, Photoshop and Figma (byteedit serve --help)
+       byteedit packs ...    list, pull, verify and remove downloadable packs (byteedit packs --help)
        byteedit --version`;
 
 /** Errors caused by what the user passed in: exit code 2. */
@@ -170,6 +172,8 @@ export async function main(argv: string[]): Promise<number> {
         return await edit(parseEditArgs(rest));
       case 'serve':
         return await serve(rest);
+      case 'packs':
+        return await packsMain(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);
@@ -181,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new SdkError('invalid_argument', `unknown command "${command}"; use edit or serve (byteedit --help)`);
+        throw new SdkError('invalid_argument', `unknown command "${command}"; use edit, serve or packs (byteedit --help)`);
     }
   } catch (err) {
     const e = serializeError(err);
