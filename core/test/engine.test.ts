@@ -139,6 +139,21 @@ describe('engine on fixture packs', () => {
     expect(unscored.summary.ranking).toEqual([0, 1]);
   });
 
+  it('runs reward-guided search at the same UNet budget as best-of-N, deterministically', async () => {
+    const events: JobEvent[] = [];
+    const a = await runEdit(engine, request({ candidates: 4, steps: 8, search: 'guided', seed: 21 }), (e) => events.push(e));
+    expect(a.candidates).toHaveLength(4);
+    const progress = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress');
+    expect(progress).toHaveLength(4 * 8); // one event per UNet step, as best-of-4 x 8 steps
+    expect(progress.at(-1)).toMatchObject({ done: 32, of: 32 });
+    const b = await runEdit(engine, request({ candidates: 4, steps: 8, search: 'guided', seed: 21 }));
+    expect(b.candidates.map((c) => Buffer.from(c.patch.data).toString('base64'))).toEqual(a.candidates.map((c) => Buffer.from(c.patch.data).toString('base64')));
+    const bestOf = await runEdit(engine, request({ candidates: 4, steps: 8, seed: 21 }));
+    // Resampling replaced some particles, so the set of results differs from independent samples.
+    const key = (r: typeof a): string[] => r.candidates.map((c) => Buffer.from(c.patch.data).toString('base64')).sort();
+    expect(key(bestOf)).not.toEqual(key(a));
+  });
+
   it('reports bad requests as error events with stable codes', async () => {
     await expect(runEdit(engine, request({ mask: boxMask(W, H, 0, 0, 0, 0) }))).rejects.toMatchObject({ code: 'mask_empty' });
     await expect(runEdit(engine, request({ mask: boxMask(10, 10, 1, 1, 2, 2) }))).rejects.toMatchObject({ code: 'mask_size_mismatch' });

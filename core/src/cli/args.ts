@@ -32,6 +32,7 @@ export interface EditArgs {
   rewards: boolean;
   engine?: 'auto' | 'diffusion' | 'fill';
   prefill: boolean;
+  search?: 'best-of-n' | 'guided';
 }
 
 export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt P] [--mode edit|erase|outpaint]
@@ -39,7 +40,8 @@ export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt
                      [--strength S] [--candidates K] [--seed S] [--device auto|cpu|webgpu|cuda]
                      [--negative-prompt P] [--no-color-match] [--max-pixels N]
                      [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards]
-                     [--engine auto|diffusion|fill] [--prefill] --out OUT.png [--json]
+                     [--engine auto|diffusion|fill] [--prefill] [--search best-of-n|guided]
+                     --out OUT.png [--json]
 
   The mask is white (255) where to edit. Outpaint needs no mask: --expand gives the margins.
   K > 1 writes OUT-1.png ... OUT-K.png, best first by the weighted rewards (--rank).
@@ -110,6 +112,7 @@ export function parseEditArgs(argv: string[]): EditArgs {
         'no-rewards': { type: 'boolean' },
         engine: { type: 'string' },
         prefill: { type: 'boolean' },
+        search: { type: 'string' },
       },
     });
   } catch (err) {
@@ -147,5 +150,6 @@ export function parseEditArgs(argv: string[]): EditArgs {
     rewards: !v['no-rewards'],
     engine: oneOf('engine', v.engine, ['auto', 'diffusion', 'fill'] as const),
     prefill: v.prefill ?? false,
+    search: oneOf('search', v.search, ['best-of-n', 'guided'] as const),
   };
 }

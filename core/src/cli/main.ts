@@ -104,6 +104,7 @@ async function edit(args: EditArgs): Promise<number> {
     rewards: args.rewards,
     engine: args.engine,
     prefill: args.prefill,
+    search: args.search,
   };
   const bar = new ProgressBar(process.stderr);
   let jobId: string | null = null;

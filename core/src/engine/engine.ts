@@ -202,6 +202,7 @@ export class Engine implements EngineApi {
           colorMatch: req.colorMatch,
           previewEvery: req.previewEvery,
           maxPixels: req.maxPixels ?? this.options.maxPixels,
+          search: req.search,
         },
         manifest,
       );
@@ -221,13 +222,15 @@ export class Engine implements EngineApi {
       const of = plan.seeds.length;
       const hooks: Parameters<typeof runPipeline>[4] = {
         isCancelled: () => job.cancelled,
-        onProgress: (candidate, step, total) => this.emit({ type: 'progress', jobId: job.id, candidate, step, total, done: candidate * total + step, of: of * total }),
+        onProgress: (candidate, step, total, done, ofAll) =>
+          this.emit({ type: 'progress', jobId: job.id, candidate, step, total, done: done ?? candidate * total + step, of: ofAll ?? of * total }),
         onPreview: (candidate, step, image) => this.emit({ type: 'preview', jobId: job.id, candidate, step, image }),
         onCandidate: (candidate) => {
           candidates.push(candidate);
           this.emit({ type: 'candidate', jobId: job.id, candidate });
         },
         score: req.rewards === false ? undefined : (image, mask) => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }),
+        rank: (scores) => rankCandidates(scores, weights).order,
       };
       let t;
       if (!models) {

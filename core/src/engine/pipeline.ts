@@ -20,12 +20,15 @@ import { asFloat32, concat, floatTensor, imageToNchwSigned, intTensor, maskToUni
 
 export interface PipelineHooks {
   isCancelled(): boolean;
-  onProgress(candidate: number, step: number, total: number): void;
+  /** `done` of `of` counts UNet steps over all candidates. */
+  onProgress(candidate: number, step: number, total: number, done?: number, of?: number): void;
   /** Called with the x0 estimate's preview when the plan asks for one. */
   onPreview?(candidate: number, step: number, image: RgbaImage): void;
   onCandidate(candidate: Candidate): void;
   /** Scores the composited context crop (generation mask given) before the candidate is emitted. */
   score?(image: RgbaImage, mask: Mask<CanvasSpace>): Promise<Record<string, number>>;
+  /** Orders scored candidates best first (the job's rank weights); needed for guided search. */
+  rank?(scores: Record<string, number>[]): number[];
 }
 
 export interface PipelineTimings {
@@ -216,49 +219,99 @@ export async function runPipeline(
   };
 
   const compRegion = comp.bounds ?? rect<CanvasSpace>(0, 0, comp.width, comp.height);
-  for (let ci = 0; ci < plan.seeds.length; ci++) {
-    const seed = plan.seeds[ci]!;
+  const total = createSampler({ scheduler: plan.scheduler, steps: plan.steps, schedule: m.noiseSchedule, prediction: m.prediction, strength: plan.strength }).timesteps.length;
+  const K = plan.seeds.length;
+  let done = 0;
+
+  interface Particle {
+    index: number;
+    seed: number;
+    rng: Rng;
+    noise: Float32Array;
+    sampler: ReturnType<typeof createSampler>;
+    x: Float32Array;
+    x0: Float32Array | null;
+  }
+  const makeParticle = (index: number, seed: number, start?: { x: Float32Array; step: number }): Particle => {
     const rng = new Rng(seed);
     const noise = rng.fillNormal(new Float32Array(latentSize));
     const sampler = createSampler({ scheduler: plan.scheduler, steps: plan.steps, schedule: m.noiseSchedule, prediction: m.prediction, strength: plan.strength });
-    let x = sampler.initial(noise, imageLatents ?? undefined);
-    const total = sampler.timesteps.length;
+    const x = start ? sampler.noiseTo(start.x, noise, start.step) : sampler.initial(noise, imageLatents ?? undefined);
+    return { index, seed, rng, noise, sampler, x, x0: null };
+  };
+  const advance = async (p: Particle, i: number): Promise<void> => {
+    checkCancel();
     const td = now();
-    for (let i = 0; i < total; i++) {
-      checkCancel();
-      const out = await runUnet(sampler.modelInput(x, i), sampler.timesteps[i]!);
-      const res = sampler.step(x, i, out, rng);
-      x = res.x;
-      if (!inpaintUnet && imageLatents) {
-        // RePaint-style latent blending: keep the known region on the noise level of the next step.
-        const known = sampler.noiseTo(imageLatents, noise, i + 1);
-        for (let k = 0; k < latentSize; k++) {
-          const mk = latentMask[k % (lh * lw)]!;
-          x[k] = mk * x[k]! + (1 - mk) * known[k]!;
-        }
+    const out = await runUnet(p.sampler.modelInput(p.x, i), p.sampler.timesteps[i]!);
+    const res = p.sampler.step(p.x, i, out, p.rng);
+    p.x = res.x;
+    p.x0 = res.x0;
+    if (!inpaintUnet && imageLatents) {
+      // RePaint-style latent blending: keep the known region on the noise level of the next step.
+      const known = p.sampler.noiseTo(imageLatents, p.noise, i + 1);
+      for (let k = 0; k < latentSize; k++) {
+        const mk = latentMask[k % (lh * lw)]!;
+        p.x[k] = mk * p.x[k]! + (1 - mk) * known[k]!;
       }
-      hooks.onProgress(ci, i + 1, total);
-      if (hooks.onPreview && plan.previewEvery > 0 && (i + 1) % plan.previewEvery === 0 && i + 1 < total) {
-        const preview = m.latent.previewRgb ? previewFromLatents(res.x0.map((v) => v / sf), C, lw, lh, m.latent.previewRgb) : await decode(res.x0);
-        hooks.onPreview(ci, i + 1, preview);
-      }
-      await yieldToEventLoop();
     }
     timings.denoiseMs += now() - td;
+    hooks.onProgress(p.index, i + 1, total, ++done, K * total);
+    if (hooks.onPreview && plan.previewEvery > 0 && (i + 1) % plan.previewEvery === 0 && i + 1 < total) {
+      const preview = m.latent.previewRgb ? previewFromLatents(res.x0.map((v) => v / sf), C, lw, lh, m.latent.previewRgb) : await decode(res.x0);
+      hooks.onPreview(p.index, i + 1, preview);
+    }
+    await yieldToEventLoop();
+  };
+  /** Decoded latents composited into the context crop (what rewards and users see). */
+  const composite = async (latents: Float32Array, match: boolean): Promise<RgbaImage> => {
+    const generated = resizeImage(await decode(latents), plan.context.width, plan.context.height);
+    const matched = match && plan.colorMatch ? colorMatch(generated, crop, comp, plan.colorRing) : generated;
+    return compositeThroughMask(crop, matched, comp);
+  };
+  const finish = async (p: Particle): Promise<void> => {
     checkCancel();
-
     const tdec = now();
-    const decoded = await decode(x);
-    const generated = resizeImage(decoded, plan.context.width, plan.context.height);
-    const matched = plan.colorMatch ? colorMatch(generated, crop, comp, plan.colorRing) : generated;
-    const composited = compositeThroughMask(crop, matched, comp);
+    const composited = await composite(p.x, true);
     const region: Rect<CanvasSpace> = rect<CanvasSpace>(plan.context.x + compRegion.x, plan.context.y + compRegion.y, compRegion.width, compRegion.height);
     const patch = cropImage(composited, compRegion);
     const patchMask = cropMask<CanvasSpace, CanvasSpace>(comp, compRegion);
     timings.decodeMs += now() - tdec;
     const scores = hooks.score ? await hooks.score(composited, genCrop) : undefined;
-    hooks.onCandidate({ index: ci, seed, region, patch, mask: { ...patchMask, bounds: computeBounds(patchMask.width, patchMask.height, patchMask.data) }, scores });
+    hooks.onCandidate({ index: p.index, seed: p.seed, region, patch, mask: { ...patchMask, bounds: computeBounds(patchMask.width, patchMask.height, patchMask.data) }, scores });
+  };
+
+  if (plan.search !== 'guided' || K < 2 || !hooks.score || !hooks.rank) {
+    // Best-of-N: independent samples, one after another (candidates arrive as they finish).
+    for (let ci = 0; ci < K; ci++) {
+      const p = makeParticle(ci, plan.seeds[ci]!);
+      for (let i = 0; i < total; i++) await advance(p, i);
+      await finish(p);
+    }
+    return timings;
   }
+
+  // Reward-guided search at the same UNet budget (K particles x steps): the particles advance in
+  // lockstep; at each checkpoint their x0 estimates are decoded and scored, the better half is
+  // kept and the worse half restarts from copies of the better ones, re-noised to the current
+  // level with fresh noise (a light Feynman-Kac / beam resampling).
+  const particles = plan.seeds.map((seed, ci) => makeParticle(ci, seed));
+  const checkpoints = new Set(plan.guidedCheckpoints.map((f) => Math.max(1, Math.min(total - 1, Math.round(f * total)))));
+  let branch = 0;
+  for (let i = 0; i < total; i++) {
+    for (const p of particles) await advance(p, i);
+    if (!checkpoints.has(i + 1)) continue;
+    const scores: Record<string, number>[] = [];
+    for (const p of particles) scores.push(await hooks.score(await composite(p.x0!, false), genCrop));
+    const order = hooks.rank(scores);
+    const keep = order.slice(0, Math.ceil(K / 2));
+    const drop = order.slice(Math.ceil(K / 2));
+    drop.forEach((slot, j) => {
+      const parent = particles[keep[j % keep.length]!]!;
+      const seed = (plan.seeds[0]! + K + branch++) >>> 0;
+      particles[slot] = { ...makeParticle(slot, seed, { x: parent.x0!, step: i + 1 }), index: slot };
+    });
+  }
+  for (const p of particles) await finish(p);
   return timings;
 }
 

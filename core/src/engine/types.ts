@@ -58,6 +58,11 @@ export interface EditRequest {
   engine?: 'auto' | 'diffusion' | 'fill';
   /** Diffusion erase/outpaint: PatchMatch-fill the hole first, then denoise from `strength` (default 0.6). */
   prefill?: boolean;
+  /**
+   * How the K candidates are searched: `best-of-n` (independent samples, ranked) or `guided`
+   * (particles resampled by reward at 25 % and 50 % of the steps; same UNet budget).
+   */
+  search?: 'best-of-n' | 'guided';
 }
 
 export interface Candidate {

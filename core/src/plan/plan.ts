@@ -33,6 +33,7 @@ export interface PlanInput {
   colorMatch?: boolean;
   previewEvery?: number;
   maxPixels?: number;
+  search?: 'best-of-n' | 'guided';
 }
 
 export interface EditPlan {
@@ -63,6 +64,10 @@ export interface EditPlan {
   strength: number;
   seeds: number[];
   previewEvery: number;
+  /** best-of-n: independent candidates; guided: reward-guided resampling at the same UNet budget. */
+  search: 'best-of-n' | 'guided';
+  /** Fractions of the steps after which guided search scores and resamples. */
+  guidedCheckpoints: number[];
 }
 
 export const LIMITS = Object.freeze({
@@ -105,6 +110,9 @@ export function planEdit(input: PlanInput, pack: PackManifest): EditPlan {
   }
   if (input.strength !== undefined && !(input.strength > 0 && input.strength <= 1)) {
     throw new SdkError('invalid_argument', `strength must be in (0, 1], got ${input.strength}`);
+  }
+  if (input.search !== undefined && input.search !== 'best-of-n' && input.search !== 'guided') {
+    throw new SdkError('invalid_argument', `search must be best-of-n or guided, got ${JSON.stringify(input.search)}`);
   }
   if (input.scheduler !== undefined && !SCHEDULER_NAMES.includes(input.scheduler)) {
     throw new SdkError('invalid_argument', `unknown scheduler "${String(input.scheduler)}"; use one of ${SCHEDULER_NAMES.join(', ')}`);
@@ -210,5 +218,7 @@ export function planEdit(input: PlanInput, pack: PackManifest): EditPlan {
     strength: input.strength ?? 1,
     seeds: Array.from({ length: candidates }, (_, i) => (base + i) >>> 0),
     previewEvery: input.previewEvery ?? 1,
+    search: input.search ?? 'best-of-n',
+    guidedCheckpoints: [0.25, 0.5],
   };
 }
