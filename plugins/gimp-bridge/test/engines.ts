@@ -87,7 +87,7 @@ export async function startChildBridge(args: string[] = [], configDir = mkdtempS
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   const file = join(configDir, 'bridge.json');
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   while (!out.includes('listening on')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`bridge did not start:\n${out}`);
     await sleep(25);
