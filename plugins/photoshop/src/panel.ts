@@ -3,6 +3,7 @@
  * Spectrum UXP widgets to an EditSession. All Photoshop and bridge work lives in the DOM-free
  * modules; this file only reads fields, shows state and keeps the token.
  */
+import './polyfills';
 import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
 import { toBase64 } from './base64';
 import { EditSession, type Generation, type PanelMode } from './edit-session';

@@ -139,3 +139,19 @@ it('says where the token is when it is wrong', async () => {
   expect(isPanelError(err, 'bad_token')).toBe(true);
   expect((err as Error).message).toMatch(/bridge\.json/);
 });
+
+it('works with the small default pack (the bridge started without --pack)', async () => {
+  const defaultServer = await startServer({ port: 0, writeBridgeFile: false });
+  try {
+    const { ps, doc } = documentWithSelection();
+    const session = new EditSession(ps, new BridgeClient({ url: defaultServer.url, token: defaultServer.token }));
+    const generation = await session.generate({ mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4 });
+    const c = generation.candidates[0]!;
+    const applied = await session.apply(generation, [c.index]);
+    expect(applied.offsets[0]).toEqual({ left: 38 + c.region.x, top: 8 + c.region.y });
+    const bounds = { left: 38 + c.region.x, top: 8 + c.region.y, right: 38 + c.region.x + c.region.width, bottom: 8 + c.region.y + c.region.height };
+    expect(Buffer.from(crop(doc.layers[1]!.pixels, doc.width, bounds, 4))).toEqual(Buffer.from((await new BridgeClient({ url: defaultServer.url, token: defaultServer.token }).result(generation.jobId, c.index, 'patch')).data));
+  } finally {
+    await defaultServer.close({ mode: 'cancel' });
+  }
+});
