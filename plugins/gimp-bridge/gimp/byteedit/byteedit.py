@@ -217,6 +217,8 @@ def run(procedure, run_mode, image, drawables, config, mode):
         Gimp.displays_flush()
     except BridgeError as e:
         return fail(procedure, str(e))
+    except Exception as e:  # noqa: BLE001 - a message beats GIMP's "plug-in crashed"
+        return fail(procedure, "byteedit failed unexpectedly (%s: %s). Please report it with the bridge's terminal output." % (type(e).__name__, e))
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
 
 
