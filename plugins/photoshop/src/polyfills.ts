@@ -2,9 +2,7 @@
  * TextEncoder/TextDecoder for UXP versions that lack them (fast-png's helpers create a decoder at
  * load time). UTF-8 and latin1 only, which is all the bundle uses. Installed only when missing.
  */
-const g = globalThis as { TextEncoder?: unknown; TextDecoder?: unknown };
-
-class Utf8Encoder {
+export class Utf8Encoder {
   readonly encoding = 'utf-8';
   encode(text = ''): Uint8Array {
     const out: number[] = [];
@@ -22,7 +20,7 @@ class Utf8Encoder {
   }
 }
 
-class SimpleDecoder {
+export class SimpleDecoder {
   readonly encoding: string;
   private pending: number[] = [];
   constructor(label = 'utf-8') {
@@ -56,7 +54,9 @@ class SimpleDecoder {
   }
 }
 
-if (typeof g.TextEncoder === 'undefined') g.TextEncoder = Utf8Encoder;
-if (typeof g.TextDecoder === 'undefined') g.TextDecoder = SimpleDecoder;
+export function installPolyfills(g: { TextEncoder?: unknown; TextDecoder?: unknown }): void {
+  if (typeof g.TextEncoder === 'undefined') g.TextEncoder = Utf8Encoder;
+  if (typeof g.TextDecoder === 'undefined') g.TextDecoder = SimpleDecoder;
+}
 
-export {};
+installPolyfills(globalThis as { TextEncoder?: unknown; TextDecoder?: unknown });

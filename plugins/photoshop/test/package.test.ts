@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
+import { installPolyfills, SimpleDecoder, Utf8Encoder } from '../src/polyfills';
 
 const ROOT = resolve(__dirname, '..');
 const DIST = join(ROOT, 'dist');
@@ -107,28 +108,19 @@ describe('the .ccx package', () => {
 });
 
 describe('polyfills', () => {
-  it('encode and decode UTF-8 and latin1 like the platform does', async () => {
-    const saved = { e: globalThis.TextEncoder, d: globalThis.TextDecoder };
-    const g = globalThis as { TextEncoder?: unknown; TextDecoder?: unknown };
-    try {
-      delete g.TextEncoder;
-      delete g.TextDecoder;
-      await jest.isolateModulesAsync(async () => {
-        await import('../src/polyfills');
-      });
-      const E = g.TextEncoder as typeof TextEncoder;
-      const D = g.TextDecoder as typeof TextDecoder;
-      expect(E).not.toBe(saved.e);
-      const text = 'byteedit ✓ — ü 𝄞 "a cat"';
-      expect(Buffer.from(new E().encode(text))).toEqual(Buffer.from(new saved.e().encode(text)));
-      const bytes = new saved.e().encode(text);
-      expect(new D().decode(bytes)).toBe(text);
-      const d = new D();
-      expect(d.decode(bytes.subarray(0, 13), { stream: true }) + d.decode(bytes.subarray(13))).toBe(text);
-      expect(new D('latin1').decode(Uint8Array.from([0x41, 0xe9, 0xff]))).toBe('Aéÿ');
-    } finally {
-      g.TextEncoder = saved.e;
-      g.TextDecoder = saved.d;
-    }
+  it('install only where missing, and encode and decode UTF-8 and latin1 like the platform does', () => {
+    const bare: { TextEncoder?: unknown; TextDecoder?: unknown } = {};
+    installPolyfills(bare);
+    expect(bare).toEqual({ TextEncoder: Utf8Encoder, TextDecoder: SimpleDecoder });
+    const native = { TextEncoder, TextDecoder };
+    installPolyfills(native);
+    expect(native.TextEncoder).toBe(TextEncoder);
+    const text = 'byteedit ✓ — ü 𝄞 "a cat"';
+    const bytes = new TextEncoder().encode(text);
+    expect(Buffer.from(new Utf8Encoder().encode(text))).toEqual(Buffer.from(bytes));
+    expect(new SimpleDecoder().decode(bytes)).toBe(text);
+    const d = new SimpleDecoder();
+    expect(d.decode(bytes.subarray(0, 11), { stream: true }) + d.decode(bytes.subarray(11))).toBe(text);
+    expect(new SimpleDecoder('latin1').decode(Uint8Array.from([0x41, 0xe9, 0xff]))).toBe('Aéÿ');
   });
 });
