@@ -2,7 +2,8 @@
 //   manifest.json
 //   code.js        the sandbox (src/sandbox/code.ts; no DOM)
 //   ui.html        one self-contained page: UI script inlined, core's Web Worker (onnxruntime-web
-//                  bundled) inlined as a string and started from a Blob URL; no CDN at run time
+//                  bundled, built here as a classic IIFE worker) inlined as a string and started
+//                  from a Blob URL; no CDN at run time
 //   onnxruntime-web/  a pseudo-pack (pack.json + onnxruntime-web's .wasm) for `byteedit serve --pack`,
 //                  until the bridge serves the runtime files itself (see README)
 //   sizes.json     bundle sizes in bytes
@@ -30,7 +31,9 @@ const noNode = {
 const common = { bundle: true, write: false, logLevel: 'warning', absWorkingDir: root, legalComments: 'none', minify: true, plugins: [noNode] };
 
 const [worker, sandbox] = await Promise.all([
-  build({ ...common, platform: 'browser', format: 'esm', target: 'es2022', entryPoints: [join(root, '..', '..', 'core', 'src', 'worker', 'browser-worker.ts')] }),
+  // A classic (IIFE) worker: Chromium refuses module workers from Blob URLs in an opaque-origin
+  // (sandboxed) iframe such as Figma's, while classic ones load (seen in test/ui-chromium.test.ts).
+  build({ ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: [join(root, '..', '..', 'core', 'src', 'worker', 'browser-worker.ts')] }),
   build({ ...common, platform: 'neutral', format: 'iife', target: 'es2020', mainFields: ['module', 'main'], entryPoints: ['src/sandbox/code.ts'] }),
 ]);
 const workerSource = worker.outputFiles[0].text;

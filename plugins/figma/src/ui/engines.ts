@@ -25,7 +25,8 @@ export interface EngineHandle {
 let workerUrl: string | null = null;
 function makeWorker(): Worker {
   workerUrl ??= URL.createObjectURL(new Blob([__WORKER_SOURCE__], { type: 'text/javascript' }));
-  return new Worker(workerUrl, { type: 'module', name: 'byteedit-engine' });
+  // Classic, not module: module workers from Blob URLs fail to load in an opaque-origin iframe.
+  return new Worker(workerUrl, { name: 'byteedit-engine' });
 }
 
 async function openIframeEngine(s: Settings, client: BridgeClient): Promise<EngineApi> {

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SETTINGS, resultName, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
 import { BridgeClient } from './bridge-client';
-import { composeCandidate, decodeImage, encodePng, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
+import { cloneImage, composeCandidate, decodeImage, encodePng, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
 
@@ -164,6 +164,15 @@ function redraw(): void {
 }
 
 function onEvent(e: JobEvent): void {
+  try {
+    handleEvent(e);
+  } catch (err) {
+    setBusy(false);
+    say(`could not show the result: ${err instanceof Error ? err.message : String(err)}`, 'error');
+  }
+}
+
+function handleEvent(e: JobEvent): void {
   if (!job) return;
   if (job.id === null) {
     job.buffered.push(e);
@@ -218,7 +227,8 @@ async function generate(): Promise<void> {
     const source = await requestSource(settings.mode);
     const image = decodeImage(source.image);
     const request: EditRequest = {
-      image,
+      // A copy: the worker engine transfers (detaches) the request's buffers; the UI composes results on `image`.
+      image: cloneImage(image),
       mask: source.mask ? withBounds(source.mask.width, source.mask.height, source.mask.data) : undefined,
       mode: source.mode,
       prompt: settings.prompt,

@@ -1,0 +1,148 @@
+/**
+ * End to end: the built ui.html in headless Chromium, in a sandboxed iframe like Figma's. The
+ * "sandbox side" is the real adapter (src/sandbox/adapter.ts) over the FAKE Figma API: its
+ * selection and exported pixels go in, the UI runs the job — in the iframe with the real
+ * onnxruntime-web (WASM, one thread) on the small default pack fetched from a real bridge over
+ * loopback with CORS, or on that bridge — shows scored candidates, and Apply posts the result
+ * back; the adapter then writes it into the fake document.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { decodeImage, encodePng, resizeImage } from '@byteedit/core';
+import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
+import { applyResult, describeSelection, prepareSource } from '../src/sandbox/adapter';
+import { DEFAULT_SETTINGS, type Settings } from '../src/shared/messages';
+import { FakeFigma, FakeNode } from './fake-figma';
+import { DIST, launch, PluginUi } from './ui-harness';
+
+jest.setTimeout(300_000);
+
+const ROOT = join(__dirname, '..', '..', '..');
+const SMALL_PACK = join(ROOT, 'models', 'packs', 'byteedit-small');
+const ARTIFACTS = join(__dirname, '..', 'artifacts');
+const TOKEN = 'figma-e2e-token';
+
+/** A 256 px image on a 256-unit rectangle and one rectangle over its middle as the mask. */
+function document(): { figma: FakeFigma; image: FakeNode; mask: FakeNode; png: Uint8Array } {
+  const figma = new FakeFigma();
+  const board = figma.page.appendChild(new FakeNode('FRAME', 'Board', 600, 600).at(40, 40));
+  const image = board.appendChild(new FakeNode('RECTANGLE', 'Photo', 256, 256).at(20, 30).withImage('photo'));
+  figma.imageSizes.set('photo', { width: 256, height: 256 });
+  const png = encodePng(resizeImage(decodeImage(readFileSync(join(ROOT, 'docs', 'examples', 'before.png'))), 256, 256));
+  image.render = (w, h) => {
+    expect([w, h]).toEqual([256, 256]);
+    return png;
+  };
+  const mask = board.appendChild(new FakeNode('ELLIPSE', 'Mask', 96, 96).at(20 + 80, 30 + 80));
+  mask.render = (w, h) => {
+    const px = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x - w / 2 + 0.5) ** 2 + (y - h / 2 + 0.5) ** 2 <= (w / 2) ** 2) px[(y * w + x) * 4 + 3] = 255;
+    return encodePng({ width: w, height: h, data: new Uint8ClampedArray(px.buffer) });
+  };
+  figma.select(image, mask);
+  return { figma, image, mask, png };
+}
+
+describe('the Figma UI in Chromium', () => {
+  let browser: Browser;
+  let bridge: BridgeServer;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'inherit' });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    bridge = await startServer({
+      port: 0,
+      token: TOKEN,
+      packs: [SMALL_PACK, join(DIST, 'onnxruntime-web')],
+      writeBridgeFile: false,
+      configDir: mkdtempSync(join(tmpdir(), 'byteedit-figma-')),
+    });
+    browser = await launch();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await bridge?.close({ mode: 'cancel' });
+  });
+
+  for (const where of ['iframe', 'bridge'] as const) {
+    it(`generates with the engine ${where === 'iframe' ? 'in the iframe (onnxruntime-web WASM, pack from the bridge)' : 'on the bridge'}, shows scored candidates and applies one`, async () => {
+      const { figma, image, mask, png } = document();
+      const ui = await PluginUi.open(browser);
+      try {
+        await ui.next('ready');
+        const settings: Settings = { ...DEFAULT_SETTINGS, bridgeUrl: bridge.url, token: TOKEN, engine: where, device: 'wasm', candidates: 2, steps: 4, prompt: 'a red heart', mode: 'edit' };
+        await ui.send({ type: 'settings', settings });
+        await ui.send({ type: 'selection', state: await describeSelection(figma) });
+        await ui.frame.waitForSelector('#bridge-status[data-state="ok"]');
+        expect(await ui.frame.textContent('#selection')).toBe('"Photo" with 1 mask shape · 256×256 px');
+
+        const t0 = Date.now();
+        await ui.recordProgress();
+        await ui.frame.click('#generate');
+        expect((await ui.next('save-settings')).settings).toEqual(settings);
+        const prepare = await ui.next('prepare');
+        expect(prepare.mode).toBe('edit');
+        const source = await prepareSource(figma, prepare.requestId, prepare.mode);
+        if (source.type !== 'source') throw new Error(source.message);
+        await ui.send(source);
+
+        await ui.frame.waitForSelector('#apply:not([disabled]), #message[data-kind="error"]', { timeout: 240_000 });
+        const error = await ui.frame.$eval('#message', (e) => (e.getAttribute('data-kind') === 'error' ? e.textContent : null));
+        if (error) throw new Error(`the UI reported: ${error}`);
+        expect(await ui.progressTexts()).toEqual(expect.arrayContaining([expect.stringMatching(/^step 4\/4 · candidate 2\/2$/)]));
+        const seconds = (Date.now() - t0) / 1000;
+        const cards = await ui.frame.$$eval('#grid .card', (els) => els.map((e) => ({ index: e.getAttribute('data-index'), pressed: e.getAttribute('aria-pressed'), text: e.textContent ?? '' })));
+        expect(cards).toHaveLength(2);
+        expect(cards.map((c) => c.text.slice(0, 2))).toEqual(['#1', '#2']);
+        expect(cards[0]!.pressed).toBe('true');
+        for (const c of cards) expect(c.text).toMatch(/seed \d+.*coherence\w* \d\.\d{3}/);
+        expect(await ui.frame.textContent('#progress-text')).toMatch(where === 'iframe' ? /^done on wasm in/ : /^done on \w+ in/);
+        await ui.page.screenshot({ path: join(ARTIFACTS, `figma-ui-${where}.png`), fullPage: true });
+        if (process.env.UPDATE_README_SCREENSHOT === '1' && where === 'iframe') copyFileSync(join(ARTIFACTS, 'figma-ui-iframe.png'), join(__dirname, '..', 'docs', 'figma-ui.png'));
+
+        await ui.frame.click('#apply');
+        const apply = await ui.next('apply');
+        expect(apply.placement).toEqual(source.placement);
+        expect(apply.placement.relativeTransform).toEqual(image.relativeTransform);
+        expect([apply.width, apply.height]).toEqual([256, 256]);
+        expect(apply.name).toMatch(/^byteedit edit “a red heart” · seed \d+$/);
+        // The applied bytes: new pixels inside the mask; byte-identical source pixels away from it
+        // (the engine grows and feathers the mask for compositing: allow a 32 px band around the
+        // ellipse's box, which spans 80..175 px on both axes).
+        const out = decodeImage(apply.png);
+        const src = decodeImage(png);
+        expect([out.width, out.height]).toEqual([256, 256]);
+        let changedInside = 0;
+        let changedFar = 0;
+        for (let y = 0; y < 256; y++) {
+          for (let x = 0; x < 256; x++) {
+            const i = y * 256 + x;
+            const differs = [0, 1, 2, 3].some((c) => out.data[i * 4 + c] !== src.data[i * 4 + c]);
+            if (source.mask!.data[i]! > 0) changedInside += differs ? 1 : 0;
+            else if (x < 80 - 32 || x >= 176 + 32 || y < 80 - 32 || y >= 176 + 32) changedFar += differs ? 1 : 0;
+          }
+        }
+        expect(changedFar).toBe(0);
+        expect(changedInside).toBeGreaterThan(1000);
+
+        const reply = await applyResult(figma, apply);
+        expect(reply.type).toBe('applied');
+        expect(mask.visible).toBe(false);
+        expect(figma.undoCommits).toBe(1);
+        await ui.send(reply);
+        await ui.frame.waitForSelector('#message >> text=/Added "byteedit edit/');
+        process.stdout.write(`figma UI e2e (${where}): generate→candidates ${seconds.toFixed(1)} s\n`);
+      } catch (err) {
+        await ui.page.screenshot({ path: join(ARTIFACTS, `figma-ui-${where}-failed.png`), fullPage: true }).catch(() => undefined);
+        process.stdout.write(`${ui.logs.join('\n')}\n`);
+        throw err;
+      } finally {
+        await ui.page.close();
+      }
+    });
+  }
+});
