@@ -2,14 +2,16 @@
 // with the bridge ports), index.html, panel.css, panel.js (esbuild bundle of src/panel.ts with
 // core's PNG encoder; `photoshop` and `uxp` stay runtime requires) and the panel icons.
 // BYTEEDIT_BRIDGE_PORTS=7860,7861 lists the loopback ports the panel may reach (default 7860).
+// `node build.mjs --out DIR` writes elsewhere (the tests build into temporary folders).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from 'fast-png';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const out = join(root, 'dist');
+const outFlag = process.argv.indexOf('--out');
+const out = outFlag > 0 ? resolve(process.argv[outFlag + 1]) : join(root, 'dist');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'icons'), { recursive: true });
 

@@ -4,13 +4,16 @@
  * and the .ccx layout (a zip with manifest.json at its root).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import { installPolyfills, SimpleDecoder, Utf8Encoder } from '../src/polyfills';
 
 const ROOT = resolve(__dirname, '..');
-const DIST = join(ROOT, 'dist');
+// A private build: other test files may read dist/ at the same time.
+const TMP = mkdtempSync(join(tmpdir(), 'byteedit-ps-build-'));
+const DIST = join(TMP, 'dist');
 
 jest.setTimeout(120_000);
 
@@ -31,9 +34,9 @@ let manifest: Manifest;
 let ccxPath: string;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'build.mjs')], { cwd: ROOT, env: { ...process.env, BYTEEDIT_BRIDGE_PORTS: '7860,7861' } });
-  const out = execFileSync(process.execPath, [join(ROOT, 'package-ccx.mjs')], { cwd: ROOT, encoding: 'utf8' });
-  ccxPath = join(ROOT, out.split(' ')[0]!);
+  execFileSync(process.execPath, [join(ROOT, 'build.mjs'), '--out', DIST], { cwd: ROOT, env: { ...process.env, BYTEEDIT_BRIDGE_PORTS: '7860,7861' } });
+  const out = execFileSync(process.execPath, [join(ROOT, 'package-ccx.mjs'), '--dist', DIST, '--out', join(TMP, 'ccx')], { cwd: ROOT, encoding: 'utf8' });
+  ccxPath = out.split(' ')[0]!;
   manifest = JSON.parse(readFileSync(join(DIST, 'manifest.json'), 'utf8')) as Manifest;
 });
 
@@ -103,7 +106,7 @@ describe('the .ccx package', () => {
     expect(names).toEqual(expect.arrayContaining(['index.html', 'panel.js', 'panel.css', 'icons/dark.png', 'icons/dark@2x.png']));
     for (const ref of html.match(/(?:src|href)="([^"]+)"/g)!.map((m) => m.split('"')[1]!)) expect(names).toContain(ref);
     expect(names.filter((n) => n.endsWith('.map') || n.startsWith('/'))).toEqual([]);
-    expect(readdirSync(join(ROOT, 'ccx'))).toContain(ccxPath.split('/').pop());
+    expect(readdirSync(join(TMP, 'ccx'))).toEqual(['byteedit-photoshop-0.1.0.ccx']);
   });
 });
 

@@ -6,12 +6,24 @@
  * either: the bundle's polyfills must cover them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createContext, runInContext } from 'node:vm';
 import { FakePhotoshop, fakeUxp } from './fake-photoshop';
 
 const ROOT = resolve(__dirname, '..');
+
+jest.setTimeout(60_000);
+
+/** Waits until `check` holds (the panel's handlers are async), failing after 10 s. */
+async function waitFor(check: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for the panel');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 class FakeElement {
   value = '';
@@ -40,7 +52,8 @@ class FakeElement {
 }
 
 it('loads in a bare context and shows the bridge help when the bridge is not running', async () => {
-  if (!existsSync(join(ROOT, 'dist', 'panel.js'))) execFileSync(process.execPath, [join(ROOT, 'build.mjs')], { cwd: ROOT });
+  const dist = join(mkdtempSync(join(tmpdir(), 'byteedit-ps-bundle-')), 'dist');
+  execFileSync(process.execPath, [join(ROOT, 'build.mjs'), '--out', dist], { cwd: ROOT });
   const html = readFileSync(join(ROOT, 'static', 'index.html'), 'utf8');
   const elements = new Map<string, FakeElement>();
   for (const m of html.matchAll(/id="([^"]+)"/g)) elements.set(m[1]!, new FakeElement(m[1]!));
@@ -60,14 +73,15 @@ it('loads in a bare context and shows the bridge help when the bridge is not run
     setTimeout,
     console,
   });
-  runInContext(readFileSync(join(ROOT, 'dist', 'panel.js'), 'utf8'), context, { filename: 'panel.js' });
-  await new Promise((r) => setTimeout(r, 50));
+  runInContext(readFileSync(join(dist, 'panel.js'), 'utf8'), context, { filename: 'panel.js' });
+  await waitFor(() => elements.get('bridge-status')!.textContent !== '');
   expect(elements.get('bridge-status')!.textContent).toBe('Not running');
   expect(elements.get('bridge-help')!.hidden).toBe(false);
 
   elements.get('prompt')!.value = 'a boat';
+  elements.get('message')!.textContent = '';
   elements.get('generate')!.fire('click');
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => elements.get('message')!.textContent !== '' && !elements.get('generate')!.disabled);
   expect(fetched.every((u) => u.startsWith('http://127.0.0.1:7860/v1/'))).toBe(true);
   expect(fetched.length).toBeGreaterThanOrEqual(2);
   expect(elements.get('message')!.textContent).toMatch(/not running.*npx byteedit serve/);
