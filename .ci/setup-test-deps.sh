@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the training recipe's tiny CI run and the fixture generator (PyTorch, ONNX,
 # numpy, Pillow, OpenCV for the fill baseline), clip-art data and its rasterizer, mmdebstrap for
-# the GIMP 3 chroot.
-PACKAGES=(python3-torch python3-onnx python3-numpy python3-pil python3-opencv librsvg2-bin openclipart-svg mmdebstrap)
+# the GIMP 3 chroot, Chromium for the browser tests (CORS from a real page, the Figma UI).
+PACKAGES=(python3-torch python3-onnx python3-numpy python3-pil python3-opencv librsvg2-bin openclipart-svg mmdebstrap chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,6 +22,17 @@ export const ERROR_CODES = [
   'output_unwritable',
   'worker_crashed',
   'internal',
+  // Transport codes: the bridge's HTTP layer (plugins/gimp-bridge), rebuilt like the others.
+  'unauthorized',
+  'forbidden_host',
+  'forbidden_origin',
+  'body_too_large',
+  'malformed_request',
+  'queue_full',
+  'shutting_down',
+  'not_found',
+  'method_not_allowed',
+  'result_not_ready',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
