@@ -8,7 +8,7 @@
 //                  until the bridge serves the runtime files itself (see README)
 //   sizes.json     bundle sizes in bytes
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync as writeNow } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,13 @@ import { gzipSync } from 'node:zlib';
 import { manifest } from './manifest.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
+// Each file is written beside its target and renamed into place: tests may build concurrently and
+// must never read a half-written file.
+const writeFileSync = (file, data) => {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeNow(tmp, data);
+  renameSync(tmp, file);
+};
 const dist = join(root, 'dist');
 const require = createRequire(join(root, '..', '..', 'core', 'package.json'));
 const ORT_WASM = 'ort-wasm-simd-threaded.jsep.wasm';
@@ -51,7 +58,8 @@ writeFileSync(join(dist, 'ui.html'), html);
 
 const ortDist = join(dirname(require.resolve('onnxruntime-web')), ORT_WASM);
 const ortVersion = JSON.parse(readFileSync(join(dirname(require.resolve('onnxruntime-web')), '..', 'package.json'), 'utf8')).version;
-copyFileSync(ortDist, join(dist, 'onnxruntime-web', ORT_WASM));
+copyFileSync(ortDist, `${join(dist, 'onnxruntime-web', ORT_WASM)}.${process.pid}.tmp`);
+renameSync(`${join(dist, 'onnxruntime-web', ORT_WASM)}.${process.pid}.tmp`, join(dist, 'onnxruntime-web', ORT_WASM));
 writeFileSync(
   join(dist, 'onnxruntime-web', 'pack.json'),
   `${JSON.stringify({ schema: 'byteedit.runtime-files/1', name: 'onnxruntime-web', version: ortVersion, kind: 'runtime-files', description: 'onnxruntime-web WebAssembly for the Figma plug-in (not a model pack)', files: [ORT_WASM] }, null, 2)}\n`,
