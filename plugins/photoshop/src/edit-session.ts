@@ -62,14 +62,14 @@ export class EditSession {
     this.cancelled = false;
     progress(0, 'Checking the bridge…');
     await this.bridge.health();
-    progress(0, 'Reading the selection…');
-    const read = options.mode === 'expand' ? await readWholeDocument(this.ps, { source: options.source }) : await readSelectionRegion(this.ps, { source: options.source });
     if (options.mode === 'expand') {
       const m = options.expand;
-      if (!m || m.left + m.top + m.right + m.bottom <= 0 || [m.left, m.top, m.right, m.bottom].some((v) => !Number.isInteger(v) || v < 0)) {
-        throw new PanelError('no_selection', 'Expand needs how many pixels to add: enter whole numbers for left, top, right and bottom (at least one above 0).');
+      if (!m || m.left + m.top + m.right + m.bottom <= 0 || [m.left, m.top, m.right, m.bottom].some((v) => !Number.isInteger(v) || v < 0 || v > 8192)) {
+        throw new PanelError('invalid_input', 'Expand needs how many pixels to add: enter whole numbers from 0 to 8192 for left, top, right and bottom (at least one above 0).');
       }
     }
+    progress(0, 'Reading the selection…');
+    const read = options.mode === 'expand' ? await readWholeDocument(this.ps, { source: options.source }) : await readSelectionRegion(this.ps, { source: options.source });
     await breathe();
     progress(0, 'Encoding…');
     const image = toBase64(encodePng(read.image));

@@ -8,6 +8,7 @@ export type PanelErrorCode =
   | 'unsupported_depth'
   | 'unsupported_mode'
   | 'region_too_large'
+  | 'invalid_input'
   | 'bridge_unreachable'
   | 'bad_token'
   | 'no_token'

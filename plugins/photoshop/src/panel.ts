@@ -98,8 +98,8 @@ async function generate(): Promise<void> {
     const mode = pickerValue('mode', ['edit', 'erase', 'expand']) as PanelMode;
     const candidates = intField('candidates') ?? 1;
     const seed = intField('seed');
-    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 16) throw new PanelError('bridge_error', 'Candidates must be a whole number from 1 to 16.');
-    if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new PanelError('bridge_error', 'Seed must be a whole number of 0 or more, or empty for a random one.');
+    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 16) throw new PanelError('invalid_input', 'Candidates must be a whole number from 1 to 16.');
+    if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new PanelError('invalid_input', 'Seed must be a whole number of 0 or more, or empty for a random one.');
     const expand = mode === 'expand' ? { left: intField('expand-left') ?? 0, top: intField('expand-top') ?? 0, right: intField('expand-right') ?? 0, bottom: intField('expand-bottom') ?? 0 } : undefined;
     generation = await session.generate({
       mode,

@@ -155,3 +155,11 @@ it('works with the small default pack (the bridge started without --pack)', asyn
     await defaultServer.close({ mode: 'cancel' });
   }
 });
+
+it('refuses expand without margins before reading any pixels', async () => {
+  const ps = new FakePhotoshop();
+  ps.openDocument({ width: 64, height: 48 });
+  const err = await new EditSession(ps, client).generate({ mode: 'expand', expand: { left: 0, top: 0, right: 0, bottom: 0 } }).catch((e: unknown) => e);
+  expect(isPanelError(err, 'invalid_input')).toBe(true);
+  expect(ps.callsOf('getPixels')).toHaveLength(0);
+});
