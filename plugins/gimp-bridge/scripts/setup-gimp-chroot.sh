@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Creates a Debian trixie root with GIMP 3.0 and its Python bindings, for the bridge's end-to-end
 # test (Debian 12 only ships GIMP 2.10 without Python). Idempotent: an existing root is reused.
-#   GIMP_ROOT=/path scripts/setup-gimp-chroot.sh   (default: <repo>/.cache/gimp-root)
+#   GIMP_ROOT=/path plugins/gimp-bridge/scripts/setup-gimp-chroot.sh   (default: <repo>/.cache/gimp-root)
 # Needs root (mmdebstrap --mode=root, chroot). About a minute and ~500 MB on first run. Xvfb is
 # included so the plug-in's dialog can be tested with GIMP's GUI.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 ROOT="${GIMP_ROOT:-$REPO/.cache/gimp-root}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
