@@ -6,24 +6,18 @@
  * loopback with CORS, or on that bridge — shows scored candidates, and Apply posts the result
  * back; the adapter then writes it into the fake document.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { decodeImage, encodePng, resizeImage } from '@byteedit/core';
-import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
+import type { BridgeServer } from '../../gimp-bridge/src/server';
 import { applyResult, describeSelection, prepareSource } from '../src/sandbox/adapter';
 import { DEFAULT_SETTINGS, type Settings } from '../src/shared/messages';
 import { FakeFigma, FakeNode } from './fake-figma';
-import { DIST, launch, PluginUi } from './ui-harness';
+import { ARTIFACTS, buildAndStartBridge, launch, PluginUi, ROOT, TOKEN } from './ui-harness';
 
 jest.setTimeout(300_000);
 
-const ROOT = join(__dirname, '..', '..', '..');
-const SMALL_PACK = join(ROOT, 'models', 'packs', 'byteedit-small');
-const ARTIFACTS = join(__dirname, '..', 'artifacts');
-const TOKEN = 'figma-e2e-token';
 
 /** A 256 px image on a 256-unit rectangle and one rectangle over its middle as the mask. */
 function document(): { figma: FakeFigma; image: FakeNode; mask: FakeNode; png: Uint8Array } {
@@ -51,15 +45,7 @@ describe('the Figma UI in Chromium', () => {
   let bridge: BridgeServer;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'inherit' });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    bridge = await startServer({
-      port: 0,
-      token: TOKEN,
-      packs: [SMALL_PACK, join(DIST, 'onnxruntime-web')],
-      writeBridgeFile: false,
-      configDir: mkdtempSync(join(tmpdir(), 'byteedit-figma-')),
-    });
+    bridge = await buildAndStartBridge();
     browser = await launch();
   });
 

@@ -5,13 +5,33 @@
  * and messages for the UI arrive as {pluginMessage}. Uint8Arrays cross the Node↔page boundary
  * as base64 and are revived into Uint8Arrays before they reach the iframe.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
 import type { SandboxToUi, UiToSandbox } from '../src/shared/messages';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const DIST = join(__dirname, '..', 'dist');
+export const ROOT = join(__dirname, '..', '..', '..');
+export const ARTIFACTS = join(__dirname, '..', 'artifacts');
+export const SMALL_PACK = join(ROOT, 'models', 'packs', 'byteedit-small');
+export const TOKEN = 'figma-e2e-token';
+
+/** Builds dist/ and starts a real bridge on a free loopback port serving the small pack and the runtime files. */
+export async function buildAndStartBridge(): Promise<BridgeServer> {
+  execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'pipe' });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return startServer({
+    port: 0,
+    token: TOKEN,
+    packs: [SMALL_PACK, join(DIST, 'onnxruntime-web')],
+    writeBridgeFile: false,
+    configDir: mkdtempSync(join(tmpdir(), 'byteedit-figma-')),
+  });
+}
 
 type Wire = unknown;
 function toWire(v: unknown): Wire {
