@@ -4,6 +4,9 @@
  * If a Photoshop typings update renames or reshapes a call we use, `npm run typecheck` fails here.
  */
 import type * as photoshop from 'photoshop';
+// The uxp typings are a global script declaring module 'uxp'; this brings them in (types only: never bundled).
+import '@adobe/cc-ext-uxp-types';
+import type { storage } from 'uxp';
 import type { PsImageData, PsLayer } from './ps-api';
 
 type Real = typeof photoshop;
@@ -24,5 +27,7 @@ export type Checks = [
   Expect<RealDocument['mode'] extends string ? true : false>,
   Expect<Awaited<ReturnType<RealDocument['createPixelLayer']>> extends PsLayer | null ? true : false>,
   Expect<Parameters<RealDocument['resizeCanvas']> extends [number, number, ...unknown[]] ? true : false>,
+  Expect<Parameters<storage.FileSystemProvider['getFileForOpening']>[0] extends { types?: string[] } ? true : false>,
+  Expect<storage.File['read'] extends (options: never) => unknown ? true : false>,
   Expect<ModalContext['hostControl']['suspendHistory'] extends (p: { documentID: number; name: string }) => Promise<{ historySuspensionID: number }> ? true : false>,
 ];
