@@ -68,6 +68,12 @@ export class BridgeClient {
     return `${this.base}/v1/packs/${encodeURIComponent(pack)}/files`;
   }
 
+  /** Size of a pack file from a HEAD request (Content-Length is readable cross-origin). */
+  async packFileSize(pack: string, file: string): Promise<number> {
+    const res = await this.fetch(`/v1/packs/${encodeURIComponent(pack)}/files/${file}`, { method: 'HEAD' });
+    return Number(res.headers.get('Content-Length') ?? 0);
+  }
+
   async packFile(pack: string, file: string): Promise<ArrayBuffer> {
     return (await this.fetch(`/v1/packs/${encodeURIComponent(pack)}/files/${file}`)).arrayBuffer();
   }

@@ -9,6 +9,7 @@ import type { Settings } from '../shared/messages';
 import { BridgeClient } from './bridge-client';
 import { BridgeEngine } from './bridge-engine';
 import { createBrowserWorkerEngine, type EngineApi } from './core';
+import { packFiles, tooBigForIframe } from './pack-size';
 
 declare const __WORKER_SOURCE__: string;
 
@@ -33,6 +34,10 @@ async function openIframeEngine(s: Settings, client: BridgeClient): Promise<Engi
   const packs = await client.packs();
   const pack = packs.find((p) => p.default && p.name !== s.runtimePack) ?? packs.find((p) => p.name !== s.runtimePack);
   if (!pack) throw new Error('the bridge serves no model pack');
+  const manifest = JSON.parse(new TextDecoder().decode(await client.packFile(pack.name, 'pack.json'))) as unknown;
+  const sizes = await Promise.all(packFiles(manifest).map(async (file) => ({ file, bytes: await client.packFileSize(pack.name, file) })));
+  const tooBig = tooBigForIframe(sizes);
+  if (tooBig) throw new Error(tooBig);
   // Fetched here (with the token) and handed to the worker as a Blob URL: ORT's own fetch cannot send headers.
   const wasm = await client.packFile(s.runtimePack, ORT_WASM_FILE);
   const wasmUrl = URL.createObjectURL(new Blob([wasm], { type: 'application/wasm' }));
