@@ -8,7 +8,7 @@ import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
 import { toBase64 } from './base64';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
 import { isPanelError, PanelError } from './errors';
-import { readTokenFile } from './token-file';
+import { readTokenFile, rereadTokenFile } from './token-file';
 import type { PhotoshopSubset, UxpSubset } from './ps-api';
 import type { PixelSource } from './photoshop-adapter';
 
@@ -65,6 +65,12 @@ function setProgress(fraction: number, text: string): void {
 }
 
 async function connect(): Promise<void> {
+  // The bridge writes a new token on every start: re-read the remembered bridge.json first.
+  const remembered = await rereadTokenFile(uxp, localStorage).catch(() => null);
+  if (remembered) {
+    $('bridge-token').value = remembered.token;
+    $('bridge-url').value = remembered.url;
+  }
   const url = $('bridge-url').value.trim() || DEFAULT_BRIDGE_URL;
   const token = $('bridge-token').value.trim();
   localStorage.setItem(STORE_URL, url);
@@ -166,7 +172,7 @@ async function apply(): Promise<void> {
 
 async function readToken(): Promise<void> {
   try {
-    const file = await readTokenFile(uxp);
+    const file = await readTokenFile(uxp, localStorage);
     if (!file) return;
     $('bridge-token').value = file.token;
     $('bridge-url').value = file.url;

@@ -74,11 +74,20 @@ export interface PhotoshopSubset {
   imaging: PsImaging;
 }
 
-/** The `uxp` module subset: the user picks the bridge's token file (permission localFileSystem: "request"). */
+export interface UxpFile {
+  read(options?: object): Promise<string | ArrayBuffer>;
+}
+
+/**
+ * The `uxp` module subset: the user picks the bridge's token file (permission localFileSystem:
+ * "request"); a persistent token lets the panel re-read that same file after the bridge restarts.
+ */
 export interface UxpSubset {
   storage: {
     localFileSystem: {
-      getFileForOpening(options?: { types?: string[]; allowMultiple?: boolean }): Promise<{ read(options?: object): Promise<string | ArrayBuffer> } | null | undefined | unknown[]>;
+      getFileForOpening(options?: { types?: string[]; allowMultiple?: boolean }): Promise<UxpFile | null | undefined | unknown[]>;
+      createPersistentToken?(entry: UxpFile): Promise<string>;
+      getEntryForPersistentToken?(token: string): Promise<UxpFile>;
     };
   };
 }

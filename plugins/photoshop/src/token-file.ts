@@ -1,10 +1,12 @@
 /**
  * Reads the bridge's bridge.json ({port, token, url}) from a file the user picks. The manifest asks
  * for localFileSystem "request" only: the panel sees just the file chosen in the dialog, never
- * the rest of the disk. Pasting the token into the panel works as well.
+ * the rest of the disk. Pasting the token into the panel works as well. Where UXP offers
+ * persistent tokens the panel remembers the picked file and re-reads it on Reconnect, since the
+ * bridge writes a fresh token each time it starts.
  */
 import { PanelError } from './errors';
-import type { UxpSubset } from './ps-api';
+import type { UxpFile, UxpSubset } from './ps-api';
 
 export interface TokenFile {
   url: string;
@@ -26,10 +28,50 @@ export function parseBridgeFile(text: string): TokenFile {
   return { token: parsed.token, url: `http://127.0.0.1:${port}` };
 }
 
-export async function readTokenFile(uxp: UxpSubset): Promise<TokenFile | null> {
-  const picked = await uxp.storage.localFileSystem.getFileForOpening({ types: ['json'] });
+/** Where the panel keeps the persistent token of the picked bridge.json (not the bridge token). */
+export const FILE_TOKEN_KEY = 'byteedit.bridgeFileToken';
+
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** Asks the user for bridge.json and reads it; remembers the file when UXP offers persistent tokens. */
+export async function readTokenFile(uxp: UxpSubset, store?: KeyValueStore): Promise<TokenFile | null> {
+  const fs = uxp.storage.localFileSystem;
+  const picked = await fs.getFileForOpening({ types: ['json'] });
   const file = Array.isArray(picked) ? picked[0] : picked;
   if (!file || typeof (file as { read?: unknown }).read !== 'function') return null;
-  const text = await (file as { read(o?: object): Promise<string | ArrayBuffer> }).read();
-  return parseBridgeFile(typeof text === 'string' ? text : new TextDecoder().decode(text));
+  const entry = file as UxpFile;
+  const result = parseBridgeFile(await readText(entry));
+  if (store && fs.createPersistentToken) {
+    try {
+      store.setItem(FILE_TOKEN_KEY, await fs.createPersistentToken(entry));
+    } catch {
+      // Without a persistent token the user picks the file again next time: no harm.
+    }
+  }
+  return result;
+}
+
+/**
+ * Re-reads the remembered bridge.json (the bridge writes a new token on every start). Null when
+ * nothing is remembered or the file is gone or unreadable; a stale reference is forgotten.
+ */
+export async function rereadTokenFile(uxp: UxpSubset, store: KeyValueStore): Promise<TokenFile | null> {
+  const fs = uxp.storage.localFileSystem;
+  const token = store.getItem(FILE_TOKEN_KEY);
+  if (!token || !fs.getEntryForPersistentToken) return null;
+  try {
+    return parseBridgeFile(await readText(await fs.getEntryForPersistentToken(token)));
+  } catch {
+    store.removeItem(FILE_TOKEN_KEY);
+    return null;
+  }
+}
+
+async function readText(entry: UxpFile): Promise<string> {
+  const text = await entry.read();
+  return typeof text === 'string' ? text : new TextDecoder().decode(text);
 }

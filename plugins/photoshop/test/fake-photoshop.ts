@@ -351,15 +351,34 @@ export class FakePhotoshop implements PhotoshopSubset {
   }
 }
 
-/** A FAKE `uxp` module: the file picker returns the given text (or nothing when cancelled). */
-export function fakeUxp(fileText: string | null): UxpSubset & { picks: number } {
+/**
+ * A FAKE `uxp` module: the file picker returns a file whose text is `files[path]` (null: the user
+ * cancelled); persistent tokens map back to the path, and reading a deleted file throws.
+ */
+export function fakeUxp(fileText: string | null): UxpSubset & { picks: number; files: Map<string, string> } {
+  const files = new Map<string, string>();
+  if (fileText !== null) files.set('bridge.json', fileText);
+  const entry = (path: string): { path: string; read(): Promise<string> } => ({
+    path,
+    read: async () => {
+      const text = files.get(path);
+      if (text === undefined) throw new Error(`Could not find file ${path}`);
+      return text;
+    },
+  });
   const fake = {
     picks: 0,
+    files,
     storage: {
       localFileSystem: {
         getFileForOpening: async () => {
           fake.picks++;
-          return fileText === null ? null : { read: async () => fileText };
+          return fileText === null ? null : entry('bridge.json');
+        },
+        createPersistentToken: async (e: unknown) => `token:${(e as { path: string }).path}`,
+        getEntryForPersistentToken: async (token: string) => {
+          if (!token.startsWith('token:')) throw new ReferenceError('token is not defined');
+          return entry(token.slice(6));
         },
       },
     },

@@ -65,7 +65,7 @@ it('loads in a bare context and shows the bridge help when the bridge is not run
   const context = createContext({
     require: (name: string) => (name === 'photoshop' ? ps : name === 'uxp' ? fakeUxp(null) : undefined),
     document: { getElementById: (id: string) => elements.get(id) ?? null, createElement: (tag: string) => new FakeElement(tag) },
-    localStorage: { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v) },
+    localStorage: { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v), removeItem: (k: string) => store.delete(k) },
     fetch: async (url: string) => {
       fetched.push(url);
       throw new TypeError('Network request failed');
