@@ -153,12 +153,6 @@ export class BridgeClient {
     return out;
   }
 
-  /** The candidate's patch as PNG bytes, for a thumbnail. */
-  async resultPng(jobId: string, index: number): Promise<Uint8Array> {
-    const res = await this.request(`/v1/jobs/${encodeURIComponent(jobId)}/results/${index}?part=patch`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-
   private async poll(jobId: string, onEvent: (e: BridgeEvent) => void): Promise<BridgeEvent> {
     const seen = new Set<number>();
     let lastProgress = '';

@@ -5,7 +5,7 @@
  */
 import { encodeGrayPng, encodePng } from '../../../core/src/image/codecs';
 import { toBase64 } from './base64';
-import { BridgeClient, type BridgeEvent, type JobParams, type WireCandidate, type WireSummary } from './bridge-client';
+import { BridgeClient, type BridgeEvent, type JobParams, type RawResult, type WireCandidate, type WireSummary } from './bridge-client';
 import { PanelError } from './errors';
 import { box, type Box, type ContextSpace, type DocSpace } from './geometry';
 import { applyLayers, readSelectionRegion, readWholeDocument, type ApplyResult, type PixelSource } from './photoshop-adapter';
@@ -51,6 +51,8 @@ const breathe = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 export class EditSession {
   private activeJob: string | null = null;
   private cancelled = false;
+  /** Raw patches already fetched (for thumbnails), reused by apply. Key: jobId/index. */
+  private readonly patches = new Map<string, RawResult>();
 
   constructor(
     private readonly ps: PhotoshopSubset,
@@ -60,6 +62,7 @@ export class EditSession {
   async generate(options: GenerateOptions): Promise<Generation> {
     const progress = options.onProgress ?? (() => undefined);
     this.cancelled = false;
+    this.patches.clear();
     progress(0, 'Checking the bridge…');
     await this.bridge.health();
     if (options.mode === 'expand') {
@@ -130,13 +133,38 @@ export class EditSession {
     if (this.activeJob) await this.bridge.cancel(this.activeJob);
   }
 
+  /**
+   * A candidate's thumbnail as a data: URL. UXP's <img> is documented for JPEG data URLs, and
+   * Photoshop's own encoder makes them from image data: no image decoding in JavaScript.
+   */
+  async thumbnail(generation: Generation, index: number): Promise<string> {
+    const patch = await this.patch(generation.jobId, index);
+    const imageData = await this.ps.imaging.createImageDataFromBuffer(patch.data, { width: patch.width, height: patch.height, components: 4, chunky: true, colorSpace: 'RGB' });
+    try {
+      const jpeg = await this.ps.imaging.encodeImageData({ imageData, base64: true });
+      return `data:image/jpeg;base64,${typeof jpeg === 'string' ? jpeg : toBase64(Uint8Array.from(jpeg))}`;
+    } finally {
+      await imageData.dispose();
+    }
+  }
+
+  private async patch(jobId: string, index: number): Promise<RawResult> {
+    const key = `${jobId}/${index}`;
+    let patch = this.patches.get(key);
+    if (!patch) {
+      patch = await this.bridge.result(jobId, index, 'patch');
+      this.patches.set(key, patch);
+    }
+    return patch;
+  }
+
   /** Adds the chosen candidates (by candidate index) as masked layers, in one history state. */
   async apply(generation: Generation, indices: number[]): Promise<ApplyResult> {
     const layers = [];
     for (const index of indices) {
       const c = generation.candidates.find((x) => x.index === index);
       if (!c) throw new PanelError('bridge_error', `Candidate ${index} is not part of this result.`);
-      const patch = await this.bridge.result(generation.jobId, index, 'patch');
+      const patch = await this.patch(generation.jobId, index);
       const mask = await this.bridge.result(generation.jobId, index, 'mask');
       if (patch.x !== c.region.x || patch.y !== c.region.y || mask.width !== patch.width || mask.height !== patch.height) {
         throw new PanelError('bridge_error', `Candidate ${index}'s patch and mask disagree on its region; generate again.`);

@@ -5,7 +5,6 @@
  */
 import './polyfills';
 import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
-import { toBase64 } from './base64';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
 import { isPanelError, PanelError } from './errors';
 import { readTokenFile, rereadTokenFile } from './token-file';
@@ -133,8 +132,7 @@ async function showThumbnails(g: Generation): Promise<void> {
     const cell = document.createElement('div');
     cell.className = 'thumb';
     const img = document.createElement('img');
-    const png = await client!.resultPng(g.jobId, c.index);
-    img.src = `data:image/png;base64,${toBase64(png)}`;
+    img.src = await session!.thumbnail(g, c.index);
     const box = document.createElement('sp-checkbox') as Field;
     const score = c.scores && Object.keys(c.scores).length > 0 ? Object.entries(c.scores).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'no score';
     box.textContent = `#${rank + 1} seed ${c.seed}`;

@@ -35,6 +35,8 @@ export interface PsImaging {
   putPixels(options: { documentID?: number; layerID: number; imageData: PsImageData; replace?: boolean; targetBounds?: PsBounds; commandName?: string }): Promise<void>;
   putLayerMask(options: { documentID?: number; layerID: number; imageData: PsImageData; replace?: boolean; targetBounds?: PsBounds; commandName?: string }): Promise<void>;
   createImageDataFromBuffer(buffer: Uint8Array, options: { width: number; height: number; components: number; chunky?: boolean; colorProfile?: string; colorSpace: string }): Promise<PsImageData>;
+  /** JPEG only; with base64 it resolves to a string for a data: URL (the documented way to show pixels in <img>). */
+  encodeImageData(options: { imageData: PsImageData; base64?: boolean }): Promise<number[] | string>;
 }
 
 export interface PsLayer {

@@ -21,6 +21,8 @@ export type Checks = [
   Expect<{ layerID: number; imageData: Awaited<ReturnType<Real['imaging']['createImageDataFromBuffer']>>; targetBounds: { left: number; top: number; right: number; bottom: number }; replace: boolean } extends Parameters<Real['imaging']['putPixels']>[0] ? true : false>,
   Expect<{ layerID: number; imageData: Awaited<ReturnType<Real['imaging']['createImageDataFromBuffer']>>; targetBounds: { left: number; top: number; right: number; bottom: number }; replace: boolean } extends Parameters<Real['imaging']['putLayerMask']>[0] ? true : false>,
   Expect<Uint8Array extends Parameters<Real['imaging']['createImageDataFromBuffer']>[0] ? true : false>,
+  Expect<Awaited<ReturnType<Real['imaging']['encodeImageData']>> extends number[] | string ? true : false>,
+  Expect<{ imageData: Awaited<ReturnType<Real['imaging']['createImageDataFromBuffer']>>; base64: boolean } extends Parameters<Real['imaging']['encodeImageData']>[0] ? true : false>,
   Expect<RealDocument['id'] extends number ? true : false>,
   Expect<RealDocument["width"] extends number ? true : false>,
   Expect<RealDocument['bitsPerChannel'] extends string ? true : false>,

@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { decode as decodeJpeg } from 'jpeg-js';
 import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
 import { BridgeClient } from '../src/bridge-client';
 import { EditSession } from '../src/edit-session';
@@ -54,6 +55,13 @@ it('edits a selection: only the context region goes to the bridge, candidates co
   expect(generation.candidates.map((c) => c.seed).sort()).toEqual([11, 12]);
   expect(fractions.some((f) => f > 0 && f < 1)).toBe(true);
   expect(fractions[fractions.length - 1]).toBe(1);
+
+  // Thumbnails: Photoshop's JPEG encoder (here the fake's jpeg-js) over the raw patch.
+  const thumb = await session.thumbnail(generation, generation.candidates[0]!.index);
+  expect(thumb).toMatch(/^data:image\/jpeg;base64,/);
+  const decoded = decodeJpeg(Buffer.from(thumb.split(',')[1]!, 'base64'));
+  expect([decoded.width, decoded.height]).toEqual([generation.candidates[0]!.region.width, generation.candidates[0]!.region.height]);
+  expect(ps.callsOf('encodeImageData')).toHaveLength(1);
 
   const indices = generation.candidates.map((c) => c.index);
   const applied = await session.apply(generation, indices);

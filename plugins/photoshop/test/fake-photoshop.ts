@@ -5,6 +5,7 @@
  * composites them with "normal" blending, and logs every call so tests can check bounds, offsets,
  * modality and history. Behaviour chosen where the reference is silent is marked ASSUMPTION.
  */
+import { encode as encodeJpeg } from 'jpeg-js';
 import type { PhotoshopSubset, PsBounds, PsDocument, PsExecutionContext, PsImageData, PsLayer, UxpSubset } from '../src/ps-api';
 
 export interface FakeCall {
@@ -338,6 +339,16 @@ export class FakePhotoshop implements PhotoshopSubset {
       if (buffer.length !== o.width * o.height * o.components) throw new Error(`createImageDataFromBuffer: ${buffer.length} elements for ${o.width}x${o.height}x${o.components}`);
       return new FakeImageData(o.width, o.height, o.components, buffer.slice(), o.colorSpace);
     },
+    encodeImageData: async (o: { imageData: PsImageData; base64?: boolean }) => {
+      this.record('encodeImageData', { imageData: describe(o.imageData), base64: o.base64 });
+      const img = o.imageData as FakeImageData;
+      if (img.disposed) throw new Error('encodeImageData: image data was disposed');
+      const rgba = img.components === 4 ? img.data : img.components === 3 ? expand(img.data) : null;
+      if (!rgba) throw new Error('encodeImageData: the fake encodes RGB(A) only');
+      // A real JPEG (jpeg-js), as the reference says the encoder makes.
+      const jpeg = encodeJpeg({ width: img.width, height: img.height, data: Buffer.from(rgba) }, 80).data;
+      return o.base64 ? Buffer.from(jpeg).toString('base64') : Array.from(jpeg);
+    },
   };
 
   private doc(id: number | undefined): FakeDocument {
@@ -384,6 +395,12 @@ export function fakeUxp(fileText: string | null): UxpSubset & { picks: number; f
     },
   };
   return fake;
+}
+
+function expand(rgb: Uint8Array): Uint8Array {
+  const out = new Uint8Array((rgb.length / 3) * 4);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) out.set([rgb[i]!, rgb[i + 1]!, rgb[i + 2]!, 255], j);
+  return out;
 }
 
 function describe(img: PsImageData): Record<string, unknown> {
