@@ -198,6 +198,10 @@ describe('byteedit packs', () => {
     }
     await fs.writeFile(manifestPath, original);
     expect(await packsMain(['verify', 'tiny'], capture().io)).toBe(0);
+    // A folder path (a pack you exported yourself) is verified the same way.
+    const c = capture();
+    expect(await packsMain(['verify', DIFFUSERS], c.io)).toBe(0);
+    expect(c.out()).toBe(`${DIFFUSERS}: ok (no pinned checksums, 4 models opened and checked)\n`);
   });
 
   it('bad input exits 2 with one line; a missing pack says how to pull it', async () => {

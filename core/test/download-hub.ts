@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Catalog, CatalogEntry } from '../src/download/catalog';
@@ -45,7 +46,7 @@ export class FakeHub {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme}://127.0.0.1:${this.port}`;
   }
 
   add(repo: string, rev: string, file: string, bytes: Buffer): void {
@@ -56,8 +57,13 @@ export class FakeHub {
     this.stats = { requests: 0, rangeRequests: 0, bytesServed: 0, perFile: new Map() };
   }
 
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+  private scheme = 'http';
+
+  /** Plain HTTP, or HTTPS with the given key and certificate. */
+  async start(tls?: { key: string; cert: string }): Promise<void> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.handle(req, res);
+    this.scheme = tls ? 'https' : 'http';
+    this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

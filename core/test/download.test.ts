@@ -3,6 +3,7 @@
  * stalls, corrupt bytes, interruptions at random points. The bar: every pull either ends in a
  * verified pack or fails with a clear error and no pack marked ready; a rerun always finishes it.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
@@ -298,5 +299,61 @@ describe('cache, list, rm, resolve', () => {
     expect(proxyFor(u, { HTTPS_PROXY: 'http://p:3128' })?.host).toBe('p:3128');
     expect(proxyFor(new URL('http://a/x'), { HTTPS_PROXY: 'http://p:3128' })).toBeNull();
     expect(() => proxyFor(u, { HTTPS_PROXY: 'socks5://p:1080' })).toThrow(/only http:\/\/ proxies/);
+  });
+});
+
+describe('https', () => {
+  let tlsHub: FakeHub;
+  let cert: string;
+  let tlsCatalog: Catalog;
+
+  beforeAll(async () => {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'byteedit-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    cert = await fs.readFile(join(dir, 'cert.pem'), 'utf8');
+    const key = await fs.readFile(join(dir, 'key.pem'), 'utf8');
+    await fs.rm(dir, { recursive: true, force: true });
+    tlsHub = new FakeHub();
+    await tlsHub.start({ key, cert });
+    tlsCatalog = catalogOf(await fixtureEntry(tlsHub, 'tiny', DIFFUSERS));
+  });
+
+  afterAll(async () => {
+    await tlsHub.stop();
+  });
+
+  it('tunnels through an HTTPS_PROXY with CONNECT and checks the origin certificate', async () => {
+    const tunnels: string[] = [];
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    const open = new Set<net.Socket>();
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      tunnels.push(req.url!);
+      open.add(client);
+      const [host, port] = req.url!.split(':');
+      if (host !== '127.0.0.1') return client.destroy();
+      const up = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(client);
+        client.pipe(up);
+      });
+      up.on('error', () => client.destroy());
+      client.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const env = { HF_ENDPOINT: tlsHub.endpoint, HTTPS_PROXY: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}` };
+    try {
+      await pullPack('tiny', { ...opts({ catalog: tlsCatalog, env }), ca: cert });
+      expect(tunnels.length).toBe(entry.files.length);
+      expect(new Set(tunnels)).toEqual(new Set([`127.0.0.1:${tlsHub.port}`]));
+      await expectGoodPack();
+      await removePack('tiny', { cacheDir: cache, catalog: tlsCatalog, env: {} });
+      // Without the CA the self-signed origin is refused at once, with advice, not retried.
+      const err = await pullPack('tiny', opts({ catalog: tlsCatalog, env })).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/the TLS certificate of 127\.0\.0\.1:\d+ is not trusted \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)\); .*NODE_EXTRA_CA_CERTS/);
+    } finally {
+      for (const sock of open) sock.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });

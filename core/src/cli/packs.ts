@@ -5,13 +5,14 @@
  */
 import { parseArgs } from 'node:util';
 import { SdkError, serializeError, type ErrorCode } from '../util/errors';
-import { listPacks, pullPack, removePack, resolveCacheDir, verifyPack, type PullEvent, type PullProgress } from '../download/index';
-import { verifyError } from '../download/verify';
+import { resolve } from 'node:path';
+import { listPacks, pullPack, readMarker, removePack, resolveCacheDir, verifyPack, type PullEvent, type PullProgress } from '../download/index';
+import { verifyError, verifyFolder } from '../download/verify';
 import { ProgressBar } from './progress';
 
 export const PACKS_USAGE = `usage: byteedit packs list [--json]
        byteedit packs pull NAME [--jobs N] [--no-onnx-check]
-       byteedit packs verify NAME [--no-onnx-check] [--json]
+       byteedit packs verify NAME|FOLDER [--no-onnx-check] [--json]
        byteedit packs rm NAME
   common: [--cache-dir DIR]   (default: $BYTEEDIT_CACHE_DIR, else $XDG_CACHE_HOME/byteedit, else ~/.cache/byteedit)
 
@@ -48,6 +49,10 @@ function drawPull(bar: ProgressBar, p: PullProgress): void {
   const speed = p.bytesPerSecond > 0 ? ` ${formatBytes(p.bytesPerSecond)}/s` : '';
   const of = p.totalKnown ? formatBytes(p.total) : `${formatBytes(p.total)}+`;
   bar.update(Math.round(frac * 1000), 1000, `${formatBytes(p.done)} of ${of}, files ${p.filesDone}/${p.filesTotal}${speed}${formatEta(p.etaSeconds)}`);
+}
+
+function looksLikePath(ref: string): boolean {
+  return ref.includes('/') || ref.includes('\\') || ref.startsWith('.');
 }
 
 interface Io {
@@ -131,10 +136,12 @@ async function run(argv: string[], io: Io): Promise<number> {
     }
     case 'verify': {
       const n = needName();
-      const report = await verifyPack(n, { cacheDir, onnx });
+      // A folder (your own export) is checked the same way, against its marker when it has one.
+      const report = looksLikePath(n) ? await verifyFolder(resolve(n), (await readMarker(resolve(n)))?.files ?? null, { onnx }) : await verifyPack(n, { cacheDir, onnx });
       if (values.json) io.out(`${JSON.stringify(report)}\n`);
       if (!report.ok) throw verifyError(n, report);
-      if (!values.json) io.out(`${n}: ok (${report.filesChecked} files match their sha256, ${report.modelsOpened} models opened and checked)\n`);
+      const sums = report.filesChecked > 0 ? `${report.filesChecked} files match their sha256` : 'no pinned checksums';
+      if (!values.json) io.out(`${n}: ok (${sums}, ${report.modelsOpened} models opened and checked)\n`);
       return 0;
     }
     case 'rm': {

@@ -11,7 +11,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { DownloadError } from './errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -25,6 +25,8 @@ export interface GetOptions {
   signal?: AbortSignal;
   /** Abort when connecting or waiting for headers takes longer than this. */
   timeoutMs: number;
+  /** Extra trusted CA certificates (PEM) for https; NODE_EXTRA_CA_CERTS works too. */
+  ca?: string | Buffer;
 }
 
 export interface GetResponse {
@@ -92,6 +94,7 @@ function tunnel(proxy: URL, host: string, port: number, timeoutMs: number, signa
       method: 'CONNECT',
       path: `${host}:${port}`,
       headers: { host: `${host}:${port}`, ...proxyAuth(proxy) },
+      agent: false,
       timeout: timeoutMs,
       signal,
     });
@@ -118,12 +121,19 @@ async function once(url: URL, opts: GetOptions, headers: Record<string, string>)
     req = http.request({ host: proxy.hostname, port: defaultPort(proxy), path: url.href, headers: { ...headers, host: url.host, ...proxyAuth(proxy) }, signal: opts.signal });
   } else if (proxy) {
     const raw = await tunnel(proxy, url.hostname, port, opts.timeoutMs, opts.signal);
-    const secure = tls.connect({ socket: raw, servername: url.hostname, ALPNProtocols: ['http/1.1'] });
+    const secure = tls.connect({ socket: raw, host: url.hostname, servername: isIP(url.hostname) ? undefined : url.hostname, ALPNProtocols: ['http/1.1'], ...(opts.ca ? { ca: opts.ca } : {}) });
     // With no agent and a createConnection function, the request runs over our tunnelled socket.
-    req = http.request({ host: url.hostname, port, path, headers: { ...headers, host: url.host }, createConnection: () => secure, signal: opts.signal });
+    req = http.request({ host: url.hostname, port, path, headers: { ...headers, host: url.host, connection: 'close' }, createConnection: () => secure, signal: opts.signal });
+    // The tunnel serves this one request: close it with the response, whatever the server does.
+    const close = (): void => {
+      secure.destroy();
+      raw.destroy();
+    };
+    req.once('response', (res) => res.once('close', close));
+    req.once('error', close);
   } else {
     const mod = url.protocol === 'https:' ? https : http;
-    req = mod.request({ host: url.hostname, port, path, headers: { ...headers, host: url.host }, signal: opts.signal, agent: false });
+    req = mod.request({ host: url.hostname, port, path, headers: { ...headers, host: url.host }, signal: opts.signal, agent: false, ...(opts.ca ? { ca: opts.ca } : {}) });
   }
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no response from ${url.host} within ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })), opts.timeoutMs);

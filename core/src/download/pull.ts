@@ -43,6 +43,8 @@ export interface PullOptions {
   /** Open the models and check their layouts before marking the pack ready (default true). */
   onnxCheck?: boolean;
   runtime?: Runtime;
+  /** Extra trusted CA certificates (PEM) for https (NODE_EXTRA_CA_CERTS also works). */
+  ca?: string | Buffer;
   signal?: AbortSignal;
   lock?: Omit<LockOptions, 'signal' | 'onWait'>;
   onProgress?: (p: PullProgress) => void;
@@ -166,6 +168,7 @@ async function pullLocked(entry: CatalogEntry, paths: ReturnType<typeof cachePat
     for (let attempt = 0; ; attempt++) {
       const got = await transfer(url, part, f.size ?? null, {
         env,
+        ca: o.ca,
         authorization: token ? `Bearer ${token}` : undefined,
         authHost,
         signal,

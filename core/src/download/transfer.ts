@@ -12,6 +12,7 @@ import { get, type Env } from './http';
 
 export interface TransferOptions {
   env: Env;
+  ca?: string | Buffer;
   authorization?: string;
   authHost?: string;
   signal?: AbortSignal;
@@ -69,6 +70,7 @@ function describe(err: unknown): string {
   return e?.code ? `${e.code}${e.message && !e.message.includes(e.code) ? ` ${e.message}` : ''}` : e instanceof Error ? e.message : String(err);
 }
 
+const TLS_TRUST = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const NETWORK_DOWN = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN']);
 
 export async function transfer(url: string, part: string, expectedSize: number | null, o: TransferOptions): Promise<TransferResult> {
@@ -87,7 +89,7 @@ export async function transfer(url: string, part: string, expectedSize: number |
     }
     const before = have;
     try {
-      const res = await get(url, { env: o.env, authorization: o.authorization, authHost: o.authHost, signal: o.signal, timeoutMs: o.timeoutMs, headers: have > 0 ? { range: `bytes=${have}-` } : {} });
+      const res = await get(url, { env: o.env, ca: o.ca, authorization: o.authorization, authHost: o.authHost, signal: o.signal, timeoutMs: o.timeoutMs, headers: have > 0 ? { range: `bytes=${have}-` } : {} });
       hub ??= hubSha256(res.hops);
       const status = res.status;
       if (status === 416 && have > 0) {
@@ -151,6 +153,9 @@ export async function transfer(url: string, part: string, expectedSize: number |
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') throw fsWriteError(err, part);
       if (code === 'EACCES' || code === 'EROFS' || code === 'EISDIR') throw fsWriteError(err, part);
+      if (code && (TLS_TRUST.has(code) || code.startsWith('ERR_TLS_CERT'))) {
+        throw new DownloadError('network', `the TLS certificate of ${new URL(url).host} is not trusted (${code}); behind a TLS-inspecting proxy, set NODE_EXTRA_CA_CERTS to a PEM file with its CA`, { cause: err });
+      }
       lastWhy = describe(err);
       const after = await sizeOf(part);
       failures = after > before ? 0 : failures + 1;
