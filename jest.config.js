@@ -13,6 +13,8 @@ const common = {
   transform,
   transformIgnorePatterns,
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // A guard against hangs, not a speed target: CI machines are small and often loaded.
+  testTimeout: 120_000,
 };
 
 module.exports = {
