@@ -18,6 +18,7 @@ const common = {
 };
 
 module.exports = {
+  testTimeout: 120_000,
   projects: [
     { ...common, displayName: 'core', rootDir: path.join(__dirname, 'core'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
     { ...common, displayName: 'gimp-bridge', rootDir: path.join(__dirname, 'plugins', 'gimp-bridge'), testMatch: ['<rootDir>/test/**/*.test.ts'] },
