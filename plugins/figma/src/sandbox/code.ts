@@ -2,6 +2,7 @@
  * Figma sandbox entry (dist/code.js): shows the UI, reports the selection, exports pixels on
  * request and writes applied results. No DOM here; the engine lives in the UI iframe.
  */
+import './text-codec-shim'; // first: the PNG decoder needs text codecs at load time
 import { DEFAULT_SETTINGS, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
 import { applyResult, describeSelection, prepareSource } from './adapter';
 
