@@ -242,8 +242,12 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       const progress = evs.filter((e) => e.event === 'progress').map((e) => e.data.done as number);
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
 
-      const job = (await http(server.port, `/v1/jobs/${id}`, { headers: auth })).json<{ state: string; candidates: { index: number; region: { x: number; y: number; width: number; height: number } }[]; summary: { canvas: { width: number; height: number }; sourceOffset: { x: number } }; progress: { fraction: number }; ranking: number[] }>();
+      const job = (await http(server.port, `/v1/jobs/${id}`, { headers: auth })).json<{ state: string; candidates: { index: number; scores: Record<string, number>; region: { x: number; y: number; width: number; height: number } }[]; summary: { canvas: { width: number; height: number }; sourceOffset: { x: number }; rankScores: number[] }; progress: { fraction: number }; ranking: number[] }>();
       expect(job.state).toBe('finished');
+      // Reward scores per candidate and the engine's ranking (best first) reach HTTP clients.
+      for (const c of job.candidates) expect(c.scores.coherence).toEqual(expect.any(Number));
+      expect(job.summary.rankScores).toHaveLength(2);
+      expect(job.summary.rankScores[job.ranking[0]!]!).toBeGreaterThanOrEqual(job.summary.rankScores[job.ranking[1]!]!);
       expect(job.progress.fraction).toBe(1);
       expect(job.candidates.map((c) => c.index).sort()).toEqual([...job.ranking].sort());
       expect(job.summary.canvas).toEqual({ width: W, height: H });

@@ -145,7 +145,9 @@ function fakeCandidate(r: EditRequest, region: Candidate['region'], src: { x: nu
       patch[o + 3] = 255;
     }
   }
-  return { index, seed, region, patch: { width: region.width, height: region.height, data: patch }, mask: { width: region.width, height: region.height, data: mask, bounds: null } };
+  // Like the real engine, every candidate carries reward scores (here: made up, decreasing).
+  const scores = { coherence: -index, coherence_analytic: -index };
+  return { index, seed, region, patch: { width: region.width, height: region.height, data: patch }, mask: { width: region.width, height: region.height, data: mask, bounds: null }, scores };
 }
 
 function sleep(ms: number): Promise<void> {
