@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -355,5 +355,43 @@ describe('https', () => {
       for (const sock of open) sock.destroy();
       await new Promise<void>((r) => proxy.close(() => r()));
     }
+  });
+});
+
+// A full disk, for real: a 64 KB tmpfs as the cache (the fixture pack is ~115 KB). Needs root and
+// mount(2), which the development machine has; elsewhere the test is skipped and says so.
+const canMount = (() => {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(join(tmpdir(), 'byteedit-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+})();
+
+(canMount ? describe : describe.skip)(`disk full${canMount ? '' : ' (skipped: cannot mount a tmpfs here)'}`, () => {
+  let tinyFs: string;
+  beforeAll(() => {
+    tinyFs = mkdtempSync(join(tmpdir(), 'byteedit-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tinyFs], { stdio: 'ignore' });
+  });
+  afterAll(() => {
+    execFileSync('umount', [tinyFs]);
+    rmSync(tinyFs, { recursive: true, force: true });
+  });
+
+  it('stops with disk_full, keeps what fit, and marks nothing ready', async () => {
+    const err = await pullPack('tiny', opts({ cacheDir: tinyFs, onnxCheck: false })).catch((e: unknown) => e);
+    expect((err as DownloadError).failure).toBe('disk_full');
+    expect((err as DownloadError).code).toBe('output_unwritable');
+    expect((err as Error).message).toMatch(/no space left on the device while writing .*; free some space \(or set BYTEEDIT_CACHE_DIR to a bigger disk\) and run the pull again/);
+    expect(await readMarker(join(tinyFs, 'packs', 'tiny'))).toBeNull();
+    const kept = await fs.readdir(join(tinyFs, 'partial', 'tiny'), { recursive: true });
+    expect(kept.length).toBeGreaterThan(0);
   });
 });
