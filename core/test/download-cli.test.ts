@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { DIFFUSERS, REPO } from './helpers';
 import { FakeHub, catalogOf, fixtureEntry, prng } from './download-hub';
-import { loadCatalog, pullPack, readMarker, type CatalogEntry } from '../src/download/index';
+import { loadCatalog, pullPack, readMarker, resolvePackRef, type CatalogEntry } from '../src/download/index';
 import { packsMain } from '../src/cli/packs';
 
 jest.setTimeout(90_000);
@@ -231,6 +231,35 @@ describe('byteedit packs', () => {
     const left = await fs.readdir(join(cache, 'partial', 'tiny'));
     expect(left.length).toBeGreaterThan(0);
     expect(await readMarker(join(cache, 'packs', 'tiny'))).toBeNull();
+  });
+});
+
+describe('byteedit packs import', () => {
+  it('installs a locally built pack under a recipe-only catalog name, so the name resolves', async () => {
+    const built = { ...entry, name: 'built', source: undefined, recipe: 'models/recipes/export_inpaint_pack.py', files: entry.files.map((f) => ({ ...f, sha256: null })) };
+    await fs.writeFile(catalogFile, JSON.stringify(catalogOf(entry, built)));
+    try {
+      let c = capture();
+      expect(await packsMain(['pull', 'built'], c.io)).toBe(2);
+      expect(c.err()).toMatch(/pack built has no downloadable export on the hub; build it locally with models\/recipes\/export_inpaint_pack\.py/);
+      await expect(resolvePackRef('built')).rejects.toThrow(/pack built is not downloaded/);
+      c = capture();
+      expect(await packsMain(['import', 'built', DIFFUSERS], c.io)).toBe(0);
+      expect(c.out()).toBe(`imported ${DIFFUSERS} as built into ${join(cache, 'packs', 'built')}\n`);
+      expect(await resolvePackRef('built')).toBe(join(cache, 'packs', 'built'));
+      expect(await packsMain(['verify', 'built'], capture().io)).toBe(0);
+      // A folder that lacks a listed file is refused, and nothing is installed.
+      const partialCopy = join(work, 'incomplete');
+      await fs.cp(DIFFUSERS, partialCopy, { recursive: true });
+      await fs.rm(join(partialCopy, 'unet'), { recursive: true });
+      await packsMain(['rm', 'built'], capture().io);
+      c = capture();
+      expect(await packsMain(['import', 'built', partialCopy], c.io)).toBe(2);
+      expect(c.err()).toMatch(/^byteedit: error \[pack_file_missing\]: .*incomplete is not a built pack: missing unet\/model\.onnx\n$/);
+      expect(await readMarker(join(cache, 'packs', 'built'))).toBeNull();
+    } finally {
+      await fs.writeFile(catalogFile, JSON.stringify(catalogOf(entry)));
+    }
   });
 });
 

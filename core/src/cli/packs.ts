@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SdkError, serializeError, type ErrorCode } from '../util/errors';
 import { resolve } from 'node:path';
-import { listPacks, pullPack, readMarker, removePack, resolveCacheDir, verifyPack, type PullEvent, type PullProgress } from '../download/index';
+import { importPack, listPacks, pullPack, readMarker, removePack, resolveCacheDir, verifyPack, type PullEvent, type PullProgress } from '../download/index';
 import { verifyError, verifyFolder } from '../download/verify';
 import { ProgressBar } from './progress';
 
@@ -14,12 +14,13 @@ export const PACKS_USAGE = `usage: byteedit packs list [--json]
        byteedit packs pull NAME [--jobs N] [--no-onnx-check]
        byteedit packs verify NAME|FOLDER [--no-onnx-check] [--json]
        byteedit packs rm NAME
+       byteedit packs import NAME FOLDER   (a pack you built, e.g. with models/recipes/, under a catalog name)
   common: [--cache-dir DIR]   (default: $BYTEEDIT_CACHE_DIR, else $XDG_CACHE_HOME/byteedit, else ~/.cache/byteedit)
 
   Packs come from the hub at $HF_ENDPOINT (default https://huggingface.co); HF_TOKEN is sent for
   gated models; HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured. An interrupted pull resumes.`;
 
-const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'pack_not_found']);
+const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set(['invalid_argument', 'pack_not_found', 'pack_file_missing']);
 
 function bad(message: string): never {
   throw new SdkError('invalid_argument', `${message} (byteedit packs --help)`);
@@ -78,7 +79,9 @@ async function run(argv: string[], io: Io): Promise<number> {
       return bad(err instanceof Error ? err.message : String(err));
     }
   })();
-  const [cmd, name, ...extra] = positionals;
+  const [cmd, name, ...rest] = positionals;
+  const importFrom = cmd === 'import' ? rest.shift() : undefined;
+  const extra = rest;
   if (values.help || !cmd) {
     io.out(`${PACKS_USAGE}\n`);
     return values.help ? 0 : 2;
@@ -150,8 +153,15 @@ async function run(argv: string[], io: Io): Promise<number> {
       io.out(r.removed ? `removed ${n} (${formatBytes(r.bytes)})\n` : `${n} was not downloaded; nothing to remove\n`);
       return 0;
     }
+    case 'import': {
+      const n = needName();
+      if (!importFrom) bad('byteedit packs import needs NAME and FOLDER');
+      const r = await importPack(n, importFrom, { cacheDir, onnx });
+      io.out(`imported ${importFrom} as ${n} into ${r.folder}\n`);
+      return 0;
+    }
     default:
-      return bad(`unknown packs command "${cmd}"; expected list, pull, verify or rm`);
+      return bad(`unknown packs command "${cmd}"; expected list, pull, verify, rm or import`);
   }
 }
 

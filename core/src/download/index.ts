@@ -8,8 +8,13 @@ import { SdkError } from '../util/errors';
 import { findEntry, isDownloadable, loadCatalog, type Catalog, type CatalogEntry } from './catalog';
 import { cachePaths, exists, folderBytes, readMarker, resolveCacheDir } from './cache';
 import type { Env } from './http';
+import { join } from 'node:path';
+import { MARKER, MARKER_SCHEMA, type PinnedFile, type PullMarker } from './cache';
+import { DownloadError, fsWriteError } from './errors';
 import { acquireLock } from './lock';
+import { sha256File } from './transfer';
 import { verifyError, verifyFolder, type VerifyOptions, type VerifyReport } from './verify';
+import type { Runtime } from '../runtime/types';
 
 export { loadCatalog, validateCatalog, findEntry, CATALOG_SCHEMA, type Catalog, type CatalogEntry, type CatalogFile, type IoSignature } from './catalog';
 export { resolveCacheDir, cachePaths, readMarker, MARKER, type PinnedFile, type PullMarker } from './cache';
@@ -127,3 +132,49 @@ export async function resolvePackRef(ref: string, o: CacheOptions = {}): Promise
 }
 
 export { verifyError };
+
+/**
+ * Installs a pack you built (e.g. with models/recipes/) under a catalog name, so the name works
+ * wherever a folder does. The folder is copied (never moved), must hold every file the catalog
+ * entry lists, is verified like a pull, and its sha256s are computed and pinned.
+ */
+export async function importPack(name: string, folder: string, o: CacheOptions & { onnx?: boolean; runtime?: Runtime } = {}): Promise<{ folder: string; files: PinnedFile[] }> {
+  const { catalog, root } = ctx(o);
+  const entry = findEntry(catalog, name);
+  const src = resolve(folder);
+  const missing: string[] = [];
+  for (const f of entry.files) if (!(await exists(join(src, f.path)))) missing.push(f.path);
+  if (entry.kind === 'inpainting' && !(await exists(join(src, 'pack.json')))) missing.push('pack.json');
+  if (missing.length > 0) throw new SdkError('pack_file_missing', `${src} is not a ${name} pack: missing ${missing.join(', ')}`);
+  const p = cachePaths(root, name);
+  const lock = await acquireLock(p.lock, { waitMs: 0 });
+  try {
+    await fs.rm(p.partial, { recursive: true, force: true });
+    try {
+      await fs.mkdir(join(root, 'partial'), { recursive: true });
+      await fs.cp(src, p.partial, { recursive: true });
+    } catch (err) {
+      throw fsWriteError(err, p.partial);
+    }
+    const files: PinnedFile[] = [];
+    for (const f of entry.files) {
+      const path = join(p.partial, f.path);
+      const sha = await sha256File(path);
+      if (f.sha256 && sha !== f.sha256) throw new DownloadError('checksum_mismatch', `${src}/${f.path}: sha256 ${sha} differs from the catalog's ${f.sha256}; this is not the pack the catalog names`);
+      files.push({ path: f.path, size: (await fs.stat(path)).size, sha256: sha, pinnedFrom: f.sha256 ? 'catalog' : 'computed' });
+    }
+    const report = await verifyFolder(p.partial, files, { hash: false, onnx: o.onnx, runtime: o.runtime, entry });
+    if (!report.ok) throw new DownloadError('verify_failed', verifyError(name, report).message);
+    const marker: PullMarker = { schema: MARKER_SCHEMA, name, kind: entry.kind, license: entry.license, files, pulledAt: new Date().toISOString() };
+    await fs.writeFile(join(p.partial, MARKER), `${JSON.stringify({ ...marker, importedFrom: src }, null, 2)}\n`);
+    await fs.rm(p.pack, { recursive: true, force: true });
+    await fs.mkdir(join(root, 'packs'), { recursive: true });
+    await fs.rename(p.partial, p.pack);
+    return { folder: p.pack, files };
+  } catch (err) {
+    await fs.rm(p.partial, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await lock.release();
+  }
+}
