@@ -5,7 +5,7 @@
  */
 import { DEFAULT_SETTINGS, resultName, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
 import { BridgeClient } from './bridge-client';
-import { cloneImage, composeCandidate, decodeImage, encodePng, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
+import { cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
 
@@ -50,6 +50,7 @@ interface Job {
   selected: number | null;
   count: number;
   buffered: JobEvent[];
+  thumbs: Map<number, RgbaImage>;
 }
 let job: Job | null = null;
 
@@ -134,13 +135,22 @@ function setBusy(busy: boolean): void {
   el.cancel.disabled = !busy;
 }
 
+/** Thumbnails are composed once per candidate and shrunk to this long side (sources go up to 4096 px). */
+const THUMB_SIDE = 320;
+
+function thumbnail(j: Job, c: Candidate): RgbaImage {
+  let t = j.thumbs.get(c.index);
+  if (!t) {
+    const full = composeCandidate(j.image, j.summary ?? { canvas: canvasSize(j), sourceOffset: { x: j.source.expand?.left ?? 0, y: j.source.expand?.top ?? 0 } }, c);
+    const k = Math.min(1, THUMB_SIDE / Math.max(full.width, full.height));
+    t = k < 1 ? resizeImage(full, Math.max(1, Math.round(full.width * k)), Math.max(1, Math.round(full.height * k))) : full;
+    j.thumbs.set(c.index, t);
+  }
+  return t;
+}
+
 function cards(j: Job): CardData[] {
-  return j.candidates.map((c) => ({
-    index: c.index,
-    seed: c.seed,
-    scores: c.scores ?? {},
-    image: composeCandidate(j.image, j.summary ?? { canvas: canvasSize(j), sourceOffset: { x: j.source.expand?.left ?? 0, y: j.source.expand?.top ?? 0 } }, c),
-  }));
+  return j.candidates.map((c) => ({ index: c.index, seed: c.seed, scores: c.scores ?? {}, image: thumbnail(j, c) }));
 }
 
 function canvasSize(j: Job): { width: number; height: number } {
@@ -237,7 +247,7 @@ async function generate(): Promise<void> {
       steps: settings.steps,
       seed: Math.floor(Math.random() * 2 ** 31),
     };
-    job = { id: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [] };
+    job = { id: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [], thumbs: new Map() };
     redraw();
     el.progressText.textContent = 'starting the engine…';
     const handle = await getEngine();
