@@ -15,16 +15,17 @@ describe('code.js in a bare sandbox', () => {
     execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'pipe' });
   });
 
-  it('loads without DOM or text codecs, shows the UI and answers ready', async () => {
+  it('loads without DOM or text codecs, shows the UI, answers ready and keeps settings in clientStorage', async () => {
     const posted: unknown[] = [];
     const calls: string[] = [];
+    const stored: [string, unknown][] = [];
     const ui: { onmessage?: (m: unknown) => void; postMessage: (m: unknown) => void } = { postMessage: (m) => posted.push(m) };
     const figma = {
       showUI: (html: string, opts: { width: number; height: number }) => calls.push(`showUI ${html} ${opts.width}x${opts.height}`),
       ui,
       on: (event: string) => calls.push(`on ${event}`),
       currentPage: { selection: [] },
-      clientStorage: { getAsync: async () => ({ prompt: 'kept' }), setAsync: async () => undefined },
+      clientStorage: { getAsync: async () => ({ prompt: 'kept' }), setAsync: async (key: string, value: unknown) => stored.push([key, value]) },
       notify: () => undefined,
     };
     const context: Record<string, unknown> = { figma, __html__: '<html>ui</html>' };
@@ -37,6 +38,9 @@ describe('code.js in a bare sandbox', () => {
     expect(posted).toHaveLength(2);
     expect(posted[0]).toMatchObject({ type: 'settings', settings: { prompt: 'kept', bridgeUrl: 'http://127.0.0.1:7860' } });
     expect(posted[1]).toMatchObject({ type: 'selection', state: { ok: false } });
+    ui.onmessage!({ type: 'save-settings', settings: { prompt: 'next' } });
+    await new Promise((r) => setImmediate(r));
+    expect(stored).toEqual([['byteedit.settings.v1', { prompt: 'next' }]]);
   });
 
   it('decodes PNG mask exports with its own text codecs', async () => {
