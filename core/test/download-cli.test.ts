@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { DIFFUSERS, REPO } from './helpers';
+import { DIFFUSERS, LEGACY, OPTIMUM, REPO } from './helpers';
 import { FakeHub, catalogOf, fixtureEntry, prng } from './download-hub';
 import { loadCatalog, pullPack, readMarker, resolvePackRef, type CatalogEntry } from '../src/download/index';
 import { packsMain } from '../src/cli/packs';
@@ -198,10 +198,12 @@ describe('byteedit packs', () => {
     }
     await fs.writeFile(manifestPath, original);
     expect(await packsMain(['verify', 'tiny'], capture().io)).toBe(0);
-    // A folder path (a pack you exported yourself) is verified the same way.
-    const c = capture();
-    expect(await packsMain(['verify', DIFFUSERS], c.io)).toBe(0);
-    expect(c.out()).toBe(`${DIFFUSERS}: ok (no pinned checksums, 4 models opened and checked)\n`);
+    // A folder path (a pack you exported yourself) is verified the same way; every export layout passes.
+    for (const folder of [DIFFUSERS, OPTIMUM, LEGACY]) {
+      const c = capture();
+      expect(await packsMain(['verify', folder], c.io)).toBe(0);
+      expect(c.out()).toBe(`${folder}: ok (no pinned checksums, 4 models opened and checked)\n`);
+    }
   });
 
   it('bad input exits 2 with one line; a missing pack says how to pull it', async () => {
