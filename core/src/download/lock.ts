@@ -51,11 +51,15 @@ async function holderOf(path: string): Promise<{ pid: number; host: string; mtim
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((res, rej) => {
     if (signal?.aborted) return rej(new SdkError('cancelled', 'cancelled'));
-    const t = setTimeout(res, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(t);
       rej(new SdkError('cancelled', 'cancelled'));
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      res();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<Lock> {

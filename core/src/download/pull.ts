@@ -5,6 +5,7 @@
  * whole folder verified, the marker written, and then one rename makes it <cache>/packs/NAME.
  * A pack folder therefore exists only when it is complete. All under the pack's lock.
  */
+import { setMaxListeners } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SdkError } from '../util/errors';
@@ -155,6 +156,8 @@ async function pullLocked(entry: CatalogEntry, paths: ReturnType<typeof cachePat
   // One failing file stops the others (their parts stay for the next pull); so does the caller's signal.
   const inner = new AbortController();
   const signal = inner.signal;
+  // Every in-flight request listens on it (files x retries): not a leak, so lift Node's warning.
+  setMaxListeners(0, signal);
   const onOuterAbort = (): void => inner.abort();
   if (o.signal?.aborted) inner.abort();
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });

@@ -58,11 +58,15 @@ function cancelled(signal?: AbortSignal): boolean {
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((res) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = (): void => {
       clearTimeout(t);
       res();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      res();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 function describe(err: unknown): string {
@@ -159,9 +163,10 @@ export async function transfer(url: string, part: string, expectedSize: number |
       lastWhy = describe(err);
       const after = await sizeOf(part);
       failures = after > before ? 0 : failures + 1;
-      if (failures > o.retries) {
+      // Nothing listening or no such host: a short grace for blips, not the full budget.
+      const down = Boolean(code && NETWORK_DOWN.has(code));
+      if (failures > (down ? Math.min(2, o.retries) : o.retries)) {
         const host = new URL(url).host;
-        const down = code && NETWORK_DOWN.has(code);
         throw new DownloadError(
           'network',
           down
