@@ -4,6 +4,7 @@
  * outpaint composes the grown canvas and posts it with the frame's placement. The sandbox side is
  * the real adapter over the FAKE Figma API.
  */
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { createImage, decodeImage, encodePng } from '@byteedit/core';
 import type { BridgeServer } from '../../gimp-bridge/src/server';
@@ -11,7 +12,7 @@ import { describeSelection, prepareSource } from '../src/sandbox/adapter';
 import { REFUSALS } from '../src/sandbox/refusals';
 import { DEFAULT_SETTINGS, type Settings } from '../src/shared/messages';
 import { FakeFigma, FakeNode } from './fake-figma';
-import { buildAndStartBridge, launch, PluginUi, TOKEN } from './ui-harness';
+import { ARTIFACTS, buildAndStartBridge, launch, PluginUi, TOKEN } from './ui-harness';
 
 jest.setTimeout(240_000);
 
@@ -86,6 +87,8 @@ describe('the Figma UI flows in Chromium', () => {
     const prepare = await ui.next('prepare');
     await ui.send(await prepareSource(figma, prepare.requestId, prepare.mode));
     await ui.frame.waitForFunction(() => /^step \d+\/40/.test(document.getElementById('progress-text')!.textContent ?? ''), undefined, { timeout: 120_000 });
+    await ui.frame.waitForSelector('#preview:not([hidden])', { timeout: 60_000 }); // a live preview is up
+    await ui.page.screenshot({ path: join(ARTIFACTS, 'figma-ui-progress.png'), fullPage: true });
     await ui.frame.click('#cancel');
     await ui.frame.waitForSelector('#progress-text >> text=cancelled', { timeout: 60_000 });
     const steps = (await ui.progressTexts()).filter((t) => t.startsWith('step '));

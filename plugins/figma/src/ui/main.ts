@@ -22,6 +22,7 @@ const el = {
   generate: $<HTMLButtonElement>('generate'),
   cancel: $<HTMLButtonElement>('cancel'),
   progress: $<HTMLProgressElement>('progress'),
+  preview: $<HTMLCanvasElement>('preview'),
   progressText: $('progress-text'),
   message: $('message'),
   grid: $('grid'),
@@ -205,6 +206,7 @@ function handleEvent(e: JobEvent): void {
       redraw();
       break;
     case 'finished':
+      el.preview.hidden = true;
       job.summary = e.summary;
       job.selected = e.summary.ranking[0] ?? null;
       el.progress.value = 1;
@@ -214,15 +216,25 @@ function handleEvent(e: JobEvent): void {
       redraw();
       break;
     case 'error':
+      el.preview.hidden = true;
       setBusy(false);
       say(e.error.message, 'error');
       break;
     case 'cancelled':
+      el.preview.hidden = true;
       setBusy(false);
       el.progressText.textContent = 'cancelled';
       break;
-    case 'preview':
+    case 'preview': {
+      // The denoising state of the context crop, approximated from the latents (small and cheap).
+      const c = el.preview;
+      c.width = e.image.width;
+      c.height = e.image.height;
+      c.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(e.image.data), e.image.width, e.image.height), 0, 0);
+      c.dataset.previews = String(Number(c.dataset.previews) + 1);
+      c.hidden = false;
       break;
+    }
   }
 }
 
@@ -246,10 +258,12 @@ async function generate(): Promise<void> {
       candidates: settings.candidates,
       steps: settings.steps,
       seed: Math.floor(Math.random() * 2 ** 31),
+      previewEvery: 1, // the worker engine streams them; the bridge engine does not send this field
     };
     job = { id: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [], thumbs: new Map() };
     redraw();
     el.progressText.textContent = 'starting the engine…';
+    el.preview.dataset.previews = '0';
     const handle = await getEngine();
     if (handle.note) say(handle.note);
     const id = await handle.engine.enqueue(request);
