@@ -155,7 +155,7 @@ describe('pull', () => {
     hub.faults.corruptAt = (f) => (f.endsWith('unet/model.onnx') ? 4000 : null);
     const err = await pullPack('tiny', opts()).catch((e: unknown) => e);
     expect((err as DownloadError).failure).toBe('checksum_mismatch');
-    expect((err as DownloadError).code).toBe('pack_invalid');
+    expect((err as DownloadError).code).toBe('checksum_mismatch');
     expect((err as Error).message).toMatch(/unet\/model\.onnx: sha256 [0-9a-f]{64} does not match the expected/);
     expect(await readMarker(join(cache, 'packs', 'tiny'))).toBeNull();
     // The corrupt file is gone; the good ones are kept for the next pull.
@@ -388,7 +388,7 @@ const canMount = (() => {
   it('stops with disk_full, keeps what fit, and marks nothing ready', async () => {
     const err = await pullPack('tiny', opts({ cacheDir: tinyFs, onnxCheck: false })).catch((e: unknown) => e);
     expect((err as DownloadError).failure).toBe('disk_full');
-    expect((err as DownloadError).code).toBe('output_unwritable');
+    expect((err as DownloadError).code).toBe('disk_full');
     expect((err as Error).message).toMatch(/no space left on the device while writing .*; free some space \(or set BYTEEDIT_CACHE_DIR to a bigger disk\) and run the pull again/);
     expect(await readMarker(join(tinyFs, 'packs', 'tiny'))).toBeNull();
     const kept = await fs.readdir(join(tinyFs, 'partial', 'tiny'), { recursive: true });

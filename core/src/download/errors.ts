@@ -1,7 +1,6 @@
 /**
  * Download failures. Each is an SdkError (so it crosses comlink/HTTP as {code, message}) that also
- * carries a finer `failure` kind. The SDK has no download-specific codes yet, so each kind maps to
- * the closest existing code; see docs/packs-download.md for the proposed dedicated codes.
+ * carries a finer `failure` kind, mapped to a stable SDK code below.
  */
 import { SdkError, type ErrorCode } from '../util/errors';
 
@@ -18,14 +17,14 @@ export type DownloadFailure =
   | 'verify_failed'; // the assembled pack failed its layout/signature checks
 
 const CODE_FOR: Readonly<Record<DownloadFailure, ErrorCode>> = Object.freeze({
-  network: 'internal',
+  network: 'network_unavailable',
   http_not_found: 'pack_not_found',
-  http_auth: 'internal',
-  http_status: 'internal',
-  checksum_mismatch: 'pack_invalid',
-  size_mismatch: 'pack_invalid',
-  disk_full: 'output_unwritable',
-  locked: 'internal',
+  http_auth: 'download_failed',
+  http_status: 'download_failed',
+  checksum_mismatch: 'checksum_mismatch',
+  size_mismatch: 'checksum_mismatch',
+  disk_full: 'disk_full',
+  locked: 'pack_locked',
   not_downloadable: 'invalid_argument',
   verify_failed: 'pack_invalid',
 });

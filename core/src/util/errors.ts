@@ -21,6 +21,12 @@ export const ERROR_CODES = [
   'cancelled',
   'output_unwritable',
   'worker_crashed',
+  // Pack downloads (core/src/download): the finer kind travels as DownloadError.failure.
+  'network_unavailable',
+  'download_failed',
+  'checksum_mismatch',
+  'disk_full',
+  'pack_locked',
   'internal',
   // Transport codes: the bridge's HTTP layer (plugins/gimp-bridge), rebuilt like the others.
   'unauthorized',
