@@ -249,7 +249,7 @@ def stage_unet(cfg, dataset, vocab_size, sched, dev):
     te.eval()
     un.eval()
     log(f"unet: {step + 1} steps, final loss {avg:.4f}")
-    return te, un, dict(steps=step + 1, hit_time_cap=hit_cap, final_loss=round(avg, 4),
+    return te, un, dict(steps=step + 1, batch=c["batch"], hit_time_cap=hit_cap, final_loss=round(avg, 4),
                         params_unet=sum(p.numel() for p in un.parameters()),
                         params_text=sum(p.numel() for p in te.parameters()), channels=list(c["ch"]))
 
@@ -497,6 +497,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--cache", default=os.path.join(REPO, ".cache", "byteedit-recipe"))
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse trained stages saved under CACHE/checkpoints-CONFIG (re-export / re-assemble without retraining)")
     args = ap.parse_args()
     cfg = CONFIGS[args.config]
     if args.threads:
@@ -505,6 +507,7 @@ def main():
     np.random.seed(SEED)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     sw = Stopwatch()
+    load_start = os.getloadavg()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     log(f"config {args.config} -> {out} on {dev}")
@@ -512,13 +515,31 @@ def main():
     clips, held, texture_pool, vocab = sw.run("data", stage_data, cfg, args.cache)
     tok = WordTokenizer(vocab, cfg["max_len"])
     sched = NoiseSchedule(tok)
-    enc, dec, vae_info = sw.run("vae", stage_vae, cfg, clips, texture_pool, dev)
+    ckdir = os.path.join(args.cache, f"checkpoints-{args.config}")
+    os.makedirs(ckdir, exist_ok=True)
+
+    def cached(name, fn, *a, timed=True):
+        """Runs a training stage, saving its modules and info; with --resume, loads them instead."""
+        path = os.path.join(ckdir, name + ".pt")
+        if args.resume and os.path.exists(path):
+            log(f"== stage {name}: loaded from {path} (--resume)")
+            return torch.load(path)
+        r = sw.run(name, fn, *a) if timed else fn(*a)
+        torch.save(r, path)
+        return r
+
+    enc, dec, vae_info = cached("vae", stage_vae, cfg, clips, texture_pool, dev)
     scaling = vae_info["scaling"]
-    dataset = sw.run("unet_data", stage_unet_data, cfg, clips, texture_pool, enc, scaling, tok, dev)
-    te, un, unet_info = sw.run("unet", stage_unet, cfg, dataset, len(vocab), sched, dev)
-    unet_tasks = dataset[4]
-    del dataset
-    it, tt, head, coh, reward_info = sw.run("rewards", stage_rewards, cfg, clips, texture_pool, tok, len(vocab), dev)
+
+    def unet_all():
+        dataset = sw.run("unet_data", stage_unet_data, cfg, clips, texture_pool, enc, scaling, tok, dev)
+        te_, un_, info_ = sw.run("unet", stage_unet, cfg, dataset, len(vocab), sched, dev)
+        info_["tasks"] = dataset[4]
+        return te_, un_, info_
+
+    te, un, unet_info = cached("unet", unet_all, timed=False)
+    unet_tasks = unet_info.get("tasks")
+    it, tt, head, coh, reward_info = cached("rewards", stage_rewards, cfg, clips, texture_pool, tok, len(vocab), dev)
     eval_res, shown = sw.run("eval", stage_eval, cfg, te, un, enc, dec, scaling, tok, sched, texture_pool, dev,
                               (4, 8, 20) if args.config == "full" else (8,))
 
@@ -601,9 +622,10 @@ def main():
             p = os.path.join(root, fn)
             sizes[os.path.relpath(p, out)] = os.path.getsize(p)
     total = time.time() - sw.t0
-    info = dict(config=args.config, seed=SEED, wall_time_s=round(total, 1), stages_s=sw.stages, hardware=hardware(),
+    info = dict(config=args.config, seed=SEED, load_average=dict(start=[round(x, 2) for x in load_start],
+                                                                 end=[round(x, 2) for x in os.getloadavg()]), wall_time_s=round(total, 1), stages_s=sw.stages, hardware=hardware(),
                 command=f"/usr/bin/python3 models/recipe/build_pack.py --config {args.config} --out {args.out}",
-                clipart=dict(train=len(clips), heldout=len(held)), vocab_size=len(vocab), vae=vae_info, unet=unet_info,
+                clipart=dict(train=len(clips), heldout=len(held)), vocab_size=len(vocab), text=cfg["text"], vae=vae_info, unet=unet_info,
                 unet_tasks=unet_tasks, rewards=reward_info, pytorch_eval=eval_res, files_bytes=sizes,
                 pack_bytes=sum(sizes.values()), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     with open(os.path.join(out, "build_info.json"), "w") as f:
