@@ -42,6 +42,14 @@ CONFIGS = {
                  text=dict(dim=64, layers=2),
                  align=dict(steps=400, batch=64, max_minutes=4), aes=dict(steps=200, batch=48),
                  coh=dict(steps=300, batch=16, max_minutes=3), eval_cases=40),
+    # the full recipe with every time budget cut to fit about 35 minutes (used when a session has
+    # less time than `full` needs; the model card says which config built the committed pack)
+    "fast": dict(size=128, clips=2400, vocab=1500, max_len=16,
+                 vae=dict(steps=600, batch=16, crop=64, lr=2e-3, max_minutes=5),
+                 unet=dict(samples=6000, steps=1000, batch=32, lr=1e-3, max_minutes=19, ch=(32, 64, 128)),
+                 text=dict(dim=64, layers=2),
+                 align=dict(steps=200, batch=64, max_minutes=2), aes=dict(steps=100, batch=48),
+                 coh=dict(steps=150, batch=16, max_minutes=1.5), eval_cases=24),
     "tiny": dict(size=128, clips=120, vocab=400, max_len=16,
                  vae=dict(steps=60, batch=8, crop=64, lr=2e-3, max_minutes=2),
                  unet=dict(samples=600, steps=60, batch=16, lr=1e-3, max_minutes=3, ch=(16, 32, 64)),
@@ -124,7 +132,7 @@ def stage_vae(cfg, clips, texture_pool, dev):
     c = cfg["vae"]
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED + 1)
-    chs = (24, 64) if cfg is CONFIGS["full"] else (16, 32)
+    chs = (16, 32) if cfg is CONFIGS["tiny"] else (24, 64)
     enc, dec = N.VaeEncoder(chs).to(dev), N.VaeDecoder(chs).to(dev)
     opt = torch.optim.AdamW(list(enc.parameters()) + list(dec.parameters()), lr=c["lr"], weight_decay=0.0)
     t0, hit_cap, step = time.time(), False, 0
