@@ -21,7 +21,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # GIMP 3 (Debian trixie) in a chroot for the plug-in's end-to-end test; reused when present.
-chroot_script=plugins/gimp-bridge/scripts/setup-gimp-chroot.sh
-[ -x "$chroot_script" ] || chroot_script=scripts/setup-gimp-chroot.sh
-if [ -f "$chroot_script" ]; then bash "$chroot_script"; fi
+bash plugins/gimp-bridge/scripts/setup-gimp-chroot.sh
 echo "setup: test dependencies ready" >&2

@@ -8,7 +8,7 @@
  *                                 [--size 512] [--runs 5] [--json OUT.json]
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createEngine, defaultPackPath } from '../node';
 import { runEdit } from '../engine/run';
@@ -20,6 +20,7 @@ import { loadPack } from '../packs/load';
 import { openPack } from '../engine/models';
 import { floatTensor, timestepTensor } from '../engine/tensors';
 import type { EditRequest } from '../engine/types';
+import { benchFill } from './fill';
 
 interface Row {
   pack: string;
@@ -124,15 +125,21 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '512' },
       runs: { type: 'string', default: '5' },
       json: { type: 'string' },
+      'fill-runs': { type: 'string', default: '5' },
     },
   });
   const packs = values.pack?.length ? values.pack : [defaultPackPath()];
   const rows: Row[] = [];
   for (const p of packs) rows.push(await benchPack(p, values.device as DeviceName, Number(values.size), Number(values.steps), Number(values.runs)));
-  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() };
-  const result = { machine, rows };
+  const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString(), load: loadavg().map((v) => v.toFixed(2)).join(' ') };
+  const fillRuns = Number(values['fill-runs']);
+  const fill = fillRuns > 0 ? await benchFill(fillRuns) : null;
+  const result = { machine, rows, fill };
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
-  process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGb} GB, node ${machine.node}\n\n${table(rows)}\n`);
+  process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGb} GB, node ${machine.node}, load ${machine.load}\n\n${table(rows)}\n`);
+  if (fill) {
+    process.stdout.write(`\nPatchMatch fill, 1024² with a 5 % hole (single thread): median ${fill.medianMs} ms wall, ${fill.medianCpuMs} ms CPU over ${fill.runs} runs\n`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,10 +1,10 @@
 /**
  * The fill benchmark as a library: a deterministic photo-like 1024x1024 image, a centred disc hole
- * of 5 %, and a timed run of patchMatchFill with default options (single-threaded). bench.ts is the
- * command; `npm run bench` can import benchFill from here.
+ * of 5 %, and a timed run of patchMatchFill with default options (single-threaded). Run by
+ * `npm run bench` and by models/eval/fill/bench.ts.
  */
-import { createImage, createMask, type RgbaImage } from '../../../core/src/image/image';
-import { patchMatchFill } from '../../../core/src/fill/index';
+import { createImage, createMask, type RgbaImage } from '../image/image';
+import { patchMatchFill } from '../fill/index';
 import * as os from 'node:os';
 
 export function benchImage(size: number): RgbaImage {

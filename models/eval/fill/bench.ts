@@ -6,7 +6,7 @@
  * The image is synthetic but photo-like (smooth shading, edges, fine noise) so the search does real
  * work; it is generated deterministically so timings compare across machines.
  */
-import { benchFill } from './bench-fill';
+import { benchFill } from '../../../core/src/bench/fill';
 
 benchFill(Number(process.argv[2] ?? 5), (line) => console.log(line))
   .then((summary) => console.log(JSON.stringify(summary)))

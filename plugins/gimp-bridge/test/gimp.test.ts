@@ -1,5 +1,5 @@
 /**
- * End to end with real GIMP 3.0: a Debian trixie root (scripts/setup-gimp-chroot.sh, made once and
+ * End to end with real GIMP 3.0: a Debian trixie root (plugins/gimp-bridge/scripts/setup-gimp-chroot.sh, made once and
  * reused), the plug-in installed by the documented installer, `byteedit serve` with the fixture
  * pack on a random loopback port, and gimp-console-3.0 in batch mode calling the three procedures
  * on a PNG with a (soft) selection. GIMP's exit code says nothing about a failed procedure, so the
@@ -109,7 +109,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'usr', 'bin', 'gimp-console-3.0')) || !existsSync(join(ROOT, 'usr', 'bin', 'Xvfb'))) {
-      execFileSync('bash', [join(REPO, 'scripts', 'setup-gimp-chroot.sh')], { stdio: 'inherit', env: { ...process.env, GIMP_ROOT: ROOT }, timeout: 600_000 });
+      execFileSync('bash', [join(REPO, 'plugins', 'gimp-bridge', 'scripts', 'setup-gimp-chroot.sh')], { stdio: 'inherit', env: { ...process.env, GIMP_ROOT: ROOT }, timeout: 600_000 });
     }
     buildCli();
     mkdirSync(join(ROOT, 'work'), { recursive: true });
