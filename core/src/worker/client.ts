@@ -24,9 +24,18 @@ interface Pending {
   request: EditRequest;
 }
 
+interface Current {
+  id: string;
+  /** The worker's id for the job, once its enqueue call has answered. */
+  workerJob: string | null;
+  cancelled: boolean;
+  /** Events that arrived before the enqueue answer (they travel on another port). */
+  early: JobEvent[];
+}
+
 export class WorkerEngineClient implements EngineApi {
   private readonly queue: Pending[] = [];
-  private current: { id: string; workerJob: string | null; cancelled: boolean } | null = null;
+  private current: Current | null = null;
   private worker: WorkerHandle | null = null;
   private readonly listeners = new Set<JobListener>();
   private nextId = 1;
@@ -57,7 +66,18 @@ export class WorkerEngineClient implements EngineApi {
 
   private onWorkerEvent(event: JobEvent): void {
     const cur = this.current;
-    if (!cur || event.jobId !== cur.workerJob || event.type === 'queued') return;
+    if (!cur || event.type === 'queued') return;
+    // Events come through the listener's own MessagePort, the enqueue answer through the worker's:
+    // the two are not ordered, so a fast job's events can arrive before its id is known.
+    if (cur.workerJob === null) {
+      cur.early.push(event);
+      return;
+    }
+    if (event.jobId === cur.workerJob) this.forward(cur, event);
+  }
+
+  private forward(cur: Current, event: JobEvent): void {
+    if (this.current !== cur) return;
     this.emit({ ...event, jobId: cur.id } as JobEvent);
     if (event.type === 'finished' || event.type === 'error' || event.type === 'cancelled') {
       this.current = null;
@@ -80,12 +100,14 @@ export class WorkerEngineClient implements EngineApi {
     if (this.current || this.disposed) return;
     const next = this.queue.shift();
     if (!next) return;
-    const cur: { id: string; workerJob: string | null; cancelled: boolean } = { id: next.id, workerJob: null, cancelled: false };
+    const cur: Current = { id: next.id, workerJob: null, cancelled: false, early: [] };
     this.current = cur;
     try {
       const w = await this.ensureWorker();
-      cur.workerJob = await w.api.enqueue(Comlink.transfer(next.request, requestTransferables(next.request)));
-      if (cur.cancelled) await w.api.cancel(cur.workerJob);
+      const workerJob = await w.api.enqueue(Comlink.transfer(next.request, requestTransferables(next.request)));
+      cur.workerJob = workerJob;
+      for (const e of cur.early.splice(0)) if (e.jobId === workerJob) this.forward(cur, e);
+      if (cur.cancelled && this.current === cur) await w.api.cancel(workerJob);
     } catch (err) {
       if (this.current === cur) {
         this.current = null;
