@@ -45,7 +45,7 @@ def main():
       "reward models, trained by this repository from public-domain data on a CPU. It runs through exactly the "
       "same code path as a Stable-Diffusion inpainting pack (word tokenizer, text encoder, VAE, 9-channel UNet).\n")
     w("**Use it for** clip art, flat graphics and simple shapes on simple backgrounds, tests, demos and benchmarks. "
-      "**It is not** a photographic model: on photographs it produces flat, blurry, clip-art-like fills. "
+      "**It is not** a photographic model: it never saw a photograph and was not evaluated on any. "
       "Its vocabulary is the words of openclipart titles/categories and the procedural captions "
       f"({info['vocab_size']} words, prompts up to {man['components']['tokenizer']['maxLength'] - 2} words).\n")
     w("## Data and licenses\n")
@@ -101,11 +101,12 @@ def main():
       "elsewhere, naively filled (Telea or mean colour), blurred or colour-shifted (labels 1 inside the manipulated region). "
       f"Held-out AUC of the mean in-mask probability, real vs manipulated: {r['coherence']['heldout_auc_real_vs_filled']}.\n")
     w("## How it was built\n")
-    w(f"Command: `{info['command']}` (fixed seed {info['seed']}).\n")
+    w(f"Command: `{info['command']}` (fixed seed {info['seed']}); the output folder was then copied to "
+      "models/packs/byteedit-small.\n")
     w(f"Hardware: {hw['cpu']}, {hw['cores']} cores visible, torch {hw['torch']} with {hw['torch_threads']} threads, "
-      f"GPU: {hw['gpu'] or 'none'}. Load average (1/5/15 min) at start {info.get('load_average', {}).get('start')}, at end "
-      f"{info.get('load_average', {}).get('end')}: the machine was shared with other jobs, and a stage that hits its time cap "
-      "runs fewer steps than configured (its learning-rate schedule follows the cap).\n")
+      f"GPU: {hw['gpu'] or 'none'}. " + (f"Load average (1/5/15 min) at start {info['load_average']['start']}, at end "
+      f"{info['load_average']['end']}. " if "load_average" in info else "Load average: not recorded by this run. ") +
+      "A stage that hits its time cap runs fewer steps than configured (its learning-rate schedule follows the cap).\n")
     w(f"Wall time: **{info['wall_time_s'] / 60:.1f} min** in all; per stage (s): " +
       ", ".join(f"{k} {v}" for k, v in info["stages_s"].items()) + ".")
     w(f"VAE {info['vae']['steps']} steps (time cap hit: {info['vae']['hit_time_cap']}); UNet {info['unet']['steps']} steps of batch {info['unet'].get('batch', 32)} "
