@@ -154,6 +154,24 @@ describe('engine on fixture packs', () => {
     expect(key(bestOf)).not.toEqual(key(a));
   });
 
+  it('blends with Poisson on request, still keeping every pixel outside the compositing mask', async () => {
+    const source = gradientImage(W, H);
+    const { summary, candidates } = await runEdit(engine, request({ blend: 'poisson' }));
+    const c = candidates[0]!;
+    const out = composeCandidate(source, summary, c);
+    let checked = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inR = x >= c.region.x && y >= c.region.y && x < c.region.x + c.region.width && y < c.region.y + c.region.height;
+        if (inR && c.mask.data[(y - c.region.y) * c.region.width + (x - c.region.x)]! > 0) continue;
+        const o = (y * W + x) * 4;
+        expect(sameBytes(out.data.subarray(o, o + 4), source.data.subarray(o, o + 4))).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(W * H / 2);
+  });
+
   it('reports bad requests as error events with stable codes', async () => {
     await expect(runEdit(engine, request({ mask: boxMask(W, H, 0, 0, 0, 0) }))).rejects.toMatchObject({ code: 'mask_empty' });
     await expect(runEdit(engine, request({ mask: boxMask(10, 10, 1, 1, 2, 2) }))).rejects.toMatchObject({ code: 'mask_size_mismatch' });

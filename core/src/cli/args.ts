@@ -33,6 +33,7 @@ export interface EditArgs {
   engine?: 'auto' | 'diffusion' | 'fill';
   prefill: boolean;
   search?: 'best-of-n' | 'guided';
+  blend?: 'color-match' | 'poisson' | 'none';
 }
 
 export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt P] [--mode edit|erase|outpaint]
@@ -41,6 +42,7 @@ export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt
                      [--negative-prompt P] [--no-color-match] [--max-pixels N]
                      [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards]
                      [--engine auto|diffusion|fill] [--prefill] [--search best-of-n|guided]
+                     [--blend color-match|poisson|none]
                      --out OUT.png [--json]
 
   The mask is white (255) where to edit. Outpaint needs no mask: --expand gives the margins.
@@ -113,6 +115,7 @@ export function parseEditArgs(argv: string[]): EditArgs {
         engine: { type: 'string' },
         prefill: { type: 'boolean' },
         search: { type: 'string' },
+        blend: { type: 'string' },
       },
     });
   } catch (err) {
@@ -151,5 +154,6 @@ export function parseEditArgs(argv: string[]): EditArgs {
     engine: oneOf('engine', v.engine, ['auto', 'diffusion', 'fill'] as const),
     prefill: v.prefill ?? false,
     search: oneOf('search', v.search, ['best-of-n', 'guided'] as const),
+    blend: oneOf('blend', v.blend, ['color-match', 'poisson', 'none'] as const),
   };
 }

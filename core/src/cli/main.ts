@@ -105,6 +105,7 @@ async function edit(args: EditArgs): Promise<number> {
     engine: args.engine,
     prefill: args.prefill,
     search: args.search,
+    blend: args.blend,
   };
   const bar = new ProgressBar(process.stderr);
   let jobId: string | null = null;

@@ -200,6 +200,7 @@ export class Engine implements EngineApi {
           candidates: req.candidates,
           seed: req.seed ?? randomSeed(),
           colorMatch: req.colorMatch,
+          blend: req.blend,
           previewEvery: req.previewEvery,
           maxPixels: req.maxPixels ?? this.options.maxPixels,
           search: req.search,

@@ -10,6 +10,7 @@ import { rect, type CanvasSpace, type ModelSpace, type Rect } from '../image/geo
 import { cropImage, cropMask, featherMask, growMask, padImage } from '../image/ops';
 import { resizeImage, resizeMask, resizePlanes } from '../image/resize';
 import { colorMatch, compositeThroughMask } from '../image/color';
+import { poissonBlend } from '../image/poisson';
 import { computeBounds } from '../image/image';
 import type { EditPlan } from '../plan/plan';
 import { createSampler } from '../samplers/sampler';
@@ -265,7 +266,7 @@ export async function runPipeline(
   /** Decoded latents composited into the context crop (what rewards and users see). */
   const composite = async (latents: Float32Array, match: boolean): Promise<RgbaImage> => {
     const generated = resizeImage(await decode(latents), plan.context.width, plan.context.height);
-    const matched = match && plan.colorMatch ? colorMatch(generated, crop, comp, plan.colorRing) : generated;
+    const matched = !match || plan.blend === 'none' ? generated : plan.blend === 'poisson' ? poissonBlend(generated, crop, comp) : colorMatch(generated, crop, comp, plan.colorRing);
     return compositeThroughMask(crop, matched, comp);
   };
   const finish = async (p: Particle): Promise<void> => {

@@ -41,6 +41,8 @@ export interface EditRequest {
   seed?: number;
   /** Match the generated region's Lab mean/std to a ring around it (default true). */
   colorMatch?: boolean;
+  /** color-match (default), poisson (gradient-domain blending into the surroundings) or none. */
+  blend?: 'color-match' | 'poisson' | 'none';
   /** Emit a preview every N steps (0 = never). Default: every step when listened to cheaply. */
   previewEvery?: number;
   /** Maximum source pixels (default 64 MP). */

@@ -31,6 +31,8 @@ export interface PlanInput {
   /** Resolved base seed (the engine draws one when the user gave none). */
   seed: number;
   colorMatch?: boolean;
+  /** How the generated region meets its surroundings (default color-match; colorMatch false = none). */
+  blend?: 'color-match' | 'poisson' | 'none';
   previewEvery?: number;
   maxPixels?: number;
   search?: 'best-of-n' | 'guided';
@@ -55,6 +57,7 @@ export interface EditPlan {
   /** Outpaint: the compositing mask never reaches into the source pixels. */
   protectSource: boolean;
   colorMatch: boolean;
+  blend: 'color-match' | 'poisson' | 'none';
   colorRing: number;
   prompt: string;
   negativePrompt: string;
@@ -110,6 +113,9 @@ export function planEdit(input: PlanInput, pack: PackManifest): EditPlan {
   }
   if (input.strength !== undefined && !(input.strength > 0 && input.strength <= 1)) {
     throw new SdkError('invalid_argument', `strength must be in (0, 1], got ${input.strength}`);
+  }
+  if (input.blend !== undefined && !['color-match', 'poisson', 'none'].includes(input.blend)) {
+    throw new SdkError('invalid_argument', `blend must be color-match, poisson or none, got ${JSON.stringify(input.blend)}`);
   }
   if (input.search !== undefined && input.search !== 'best-of-n' && input.search !== 'guided') {
     throw new SdkError('invalid_argument', `search must be best-of-n or guided, got ${JSON.stringify(input.search)}`);
@@ -208,7 +214,8 @@ export function planEdit(input: PlanInput, pack: PackManifest): EditPlan {
     compositeGrow: outpaint ? 0 : Math.max(1, Math.round(longest * 0.02)),
     compositeFeather: outpaint ? 0 : Math.min(32, Math.max(2, Math.round(longest * 0.04))),
     protectSource: outpaint,
-    colorMatch: input.colorMatch ?? true,
+    colorMatch: (input.blend ?? (input.colorMatch === false ? 'none' : 'color-match')) === 'color-match',
+    blend: input.blend ?? (input.colorMatch === false ? 'none' : 'color-match'),
     colorRing: Math.max(4, Math.round(longest * 0.08)),
     prompt,
     negativePrompt: negative,
