@@ -21,11 +21,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
+import { core, makeCases, readMask, readPng, repo } from '../held-out.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..', '..');
 const require = createRequire(import.meta.url);
-const core = require(join(repo, 'core', 'dist', 'node', 'index.js'));
 const ort = require('onnxruntime-node');
 
 const { values: a } = parseArgs({
@@ -42,17 +41,9 @@ const pack = resolve(a.pack);
 const work = resolve(a.work);
 const casesDir = join(work, 'cases');
 mkdirSync(join(work, 'out'), { recursive: true });
-execFileSync(a.python, [join(here, 'cases.py'), '--n', a.n, '--size', '512', '--out', casesDir], { stdio: 'inherit' });
-const cases = JSON.parse(readFileSync(join(casesDir, 'cases.json'), 'utf8'));
+const cases = makeCases(a.python, a.n, casesDir);
 const manifest = JSON.parse(readFileSync(join(pack, 'pack.json'), 'utf8'));
 
-const readPng = (p) => core.decodeImage(new Uint8Array(readFileSync(p)), { name: p });
-function readMask(p) {
-  const img = readPng(p);
-  const data = new Uint8Array(img.width * img.height);
-  for (let i = 0; i < data.length; i++) data[i] = img.data[i * 4];
-  return core.withBounds(img.width, img.height, data);
-}
 
 // ---- reward models, run directly with onnxruntime-node on a crop around the mask
 const R = manifest.rewards ?? {};

@@ -8,18 +8,13 @@
  *   npm run build
  *   node models/eval/rewards/eval-search.mjs [--pack DIR] [--n 24] [--steps 8] [--work DIR] [--json OUT.json]
  */
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
+import { core, makeCases, readMask, readPng, repo } from '../held-out.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..', '..', '..');
-const require = createRequire(import.meta.url);
-const core = require(join(repo, 'core', 'dist', 'node', 'index.js'));
 const evalDir = join(repo, 'models', 'eval', 'byteedit-small');
 
 const { values: a } = parseArgs({
@@ -36,17 +31,8 @@ const pack = resolve(a.pack);
 const work = resolve(a.work);
 const casesDir = join(work, 'cases');
 mkdirSync(join(work, 'out'), { recursive: true });
-execFileSync(a.python, [join(evalDir, 'cases.py'), '--n', a.n, '--size', '512', '--out', casesDir], { stdio: 'inherit' });
-const cases = JSON.parse(readFileSync(join(casesDir, 'cases.json'), 'utf8'));
+const cases = makeCases(a.python, a.n, casesDir);
 const steps = Number(a.steps);
-
-const readPng = (p) => core.decodeImage(new Uint8Array(readFileSync(p)), { name: p });
-function readMask(p) {
-  const img = readPng(p);
-  const data = new Uint8Array(img.width * img.height);
-  for (let i = 0; i < data.length; i++) data[i] = img.data[i * 4];
-  return core.withBounds(img.width, img.height, data);
-}
 
 const CONFIGS = [
   { name: 'single', candidates: 1, search: 'best-of-n', unetEvals: steps },
