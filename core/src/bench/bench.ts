@@ -129,11 +129,12 @@ async function main(): Promise<void> {
     },
   });
   const packs = values.pack?.length ? values.pack : [defaultPackPath()];
+  // The fill first, in a fresh process, as `byteedit edit --engine fill` runs it.
+  const fillRuns = Number(values['fill-runs']);
+  const fill = fillRuns > 0 ? await benchFill(fillRuns) : null;
   const rows: Row[] = [];
   for (const p of packs) rows.push(await benchPack(p, values.device as DeviceName, Number(values.size), Number(values.steps), Number(values.runs)));
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString(), load: loadavg().map((v) => v.toFixed(2)).join(' ') };
-  const fillRuns = Number(values['fill-runs']);
-  const fill = fillRuns > 0 ? await benchFill(fillRuns) : null;
   const result = { machine, rows, fill };
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
   process.stdout.write(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGb} GB, node ${machine.node}, load ${machine.load}\n\n${table(rows)}\n`);
