@@ -241,14 +241,13 @@ export class Engine implements EngineApi {
         t = await runPipeline(plan, req.image, req.mask, models, hooks, prefilled);
       }
       const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights);
-      const m = manifest;
       const summary: JobSummary = {
         jobId: job.id,
         canvas: plan.canvas,
         sourceOffset: plan.sourceOffset,
         seeds: plan.seeds,
         device,
-        pack: models ? { name: m.name, version: m.version, kind: m.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
+        pack: models ? { name: manifest.name, version: manifest.version, kind: manifest.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
         engine: models ? 'diffusion' : 'patchmatch',
         steps: plan.steps,
         timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
