@@ -53,7 +53,9 @@ const sampleRss = (): void => {
 
 async function benchPack(pack: string, device: DeviceName, size: number, steps: number, runs: number): Promise<Row> {
   peakRss = 0;
+  // unref: a failing device must end the benchmark with its error, not keep it alive.
   const timer = setInterval(sampleRss, 5);
+  timer.unref();
   const engine = createEngine({ pack, device });
   const t0 = performance.now();
   const first = await runEdit(engine, sceneRequest(size, steps, 1, pack));
