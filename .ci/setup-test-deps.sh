@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: the training recipe's tiny CI run and the fixture generator (PyTorch, ONNX,
-# numpy, Pillow, OpenCV for the fill baseline), clip-art data and its rasterizer, mmdebstrap for
+# numpy, Pillow, OpenCV for the fill baseline; OpenBLAS, since Debian's torch calls the system BLAS
+# and the reference libblas3 makes its matrix products 3x slower), clip-art data and its rasterizer, mmdebstrap for
 # the GIMP 3 chroot, Chromium for the browser tests (CORS from a real page, the Figma UI).
-PACKAGES=(python3-torch python3-onnx python3-numpy python3-pil python3-opencv librsvg2-bin openclipart-svg mmdebstrap chromium)
+PACKAGES=(python3-torch libopenblas0-pthread python3-onnx python3-numpy python3-pil python3-opencv librsvg2-bin openclipart-svg mmdebstrap chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,14 +34,15 @@ from tokenizer import WordTokenizer, build_vocab  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 CONFIGS = {
-    # step counts were sized on a shared 2-core CPU so that `full` ends well inside 90 minutes;
-    # `max_minutes` caps each stage in case the machine is slower (the cap is recorded when hit)
+    # sized for an otherwise idle 2-core CPU with OpenBLAS (UNet step ~0.5 s at batch 32) so that
+    # `full` ends inside 90 minutes; `max_minutes` caps each stage in case the machine is slower or
+    # shared (the cap is recorded in build_info.json when hit, and the learning rate still decays)
     "full": dict(size=128, clips=2400, vocab=1500, max_len=16,
-                 vae=dict(steps=1200, batch=16, crop=64, lr=2e-3, max_minutes=9),
-                 unet=dict(samples=14000, steps=2400, batch=32, lr=1e-3, max_minutes=36, ch=(32, 64, 128)),
+                 vae=dict(steps=1200, batch=16, crop=64, lr=2e-3, max_minutes=7),
+                 unet=dict(samples=14000, steps=6000, batch=32, lr=1e-3, max_minutes=44, ch=(32, 64, 128)),
                  text=dict(dim=64, layers=2),
                  align=dict(steps=400, batch=64, max_minutes=4), aes=dict(steps=200, batch=48),
-                 coh=dict(steps=300, batch=16, max_minutes=3), eval_cases=40),
+                 coh=dict(steps=400, batch=16, max_minutes=4), eval_cases=40),
     # the full recipe with every time budget cut to fit about 35 minutes (used when a session has
     # less time than `full` needs; the model card says which config built the committed pack)
     "fast": dict(size=128, clips=2400, vocab=1500, max_len=16,
@@ -485,6 +486,19 @@ def preview_matrix(enc, clips, texture_pool, size):
     return [[round(float(v), 5) for v in row] for row in W]
 
 
+def blas_backend():
+    """Which BLAS Debian's alternatives give torch (BLAS_INFO=generic: it calls libblas.so.3)."""
+    try:
+        target = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    except OSError:
+        return "unknown"
+    if "openblas" in target:
+        return "openblas"
+    if "blis" in target:
+        return "blis"
+    return "reference" if "/blas/" in target else os.path.basename(os.path.dirname(target)) or "unknown"
+
+
 def hardware():
     cpu = "unknown"
     try:
@@ -495,7 +509,7 @@ def hardware():
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), gpu=gpu,
+    return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), blas=blas_backend(), gpu=gpu,
                 python=platform.python_version(), torch=torch.__version__, platform=platform.platform())
 
 
@@ -509,8 +523,12 @@ def main():
                     help="reuse trained stages saved under CACHE/checkpoints-CONFIG (re-export / re-assemble without retraining)")
     args = ap.parse_args()
     cfg = CONFIGS[args.config]
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    # Debian's torch starts with one OpenMP thread on some machines: use every core unless told
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    blas = blas_backend()
+    if blas == "reference":
+        log("WARNING: the reference BLAS (libblas3) is active: training is about 3x slower; "
+            "install libopenblas0-pthread (apt) to switch Debian's BLAS alternative to OpenBLAS")
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
