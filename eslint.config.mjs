@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 // Bare builtin names go in `paths` (exact match); `patterns` are gitignore-style and would also
 // match our own ../util/ folder.
 const nodeBuiltinPaths = ['fs', 'path', 'os', 'http', 'https', 'net', 'child_process', 'worker_threads', 'url', 'util', 'stream', 'crypto', 'zlib'];
-const nodeMsg = 'shared core code runs in browsers too: Node modules only in runtime/node-*, runtime/ort-node, worker/node-*, cli/, node.ts.';
+const nodeMsg = 'shared core code runs in browsers too: Node modules only in runtime/node-*, runtime/ort-node, worker/node-*, preferences/node-*, cli/, node.ts.';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'models/**', '.cache/**', 'coverage/**', '**/*.cjs', '**/*.mjs', '**/*.js', 'plugins/**/gimp/**'] },
@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['core/src/runtime/ort-node.ts', 'core/src/runtime/node-*.ts', 'core/src/worker/node-*.ts', 'core/src/cli/**/*.ts', 'core/src/node.ts', 'core/src/bench/**/*.ts', 'core/src/download/**/*.ts'],
+    files: ['core/src/runtime/ort-node.ts', 'core/src/runtime/node-*.ts', 'core/src/worker/node-*.ts', 'core/src/preferences/node-*.ts', 'core/src/cli/**/*.ts', 'core/src/node.ts', 'core/src/bench/**/*.ts', 'core/src/download/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

@@ -23,3 +23,4 @@ export * from './engine/types';
 export { Engine, VERSION, validateRequest, type EngineOptions, type PackResolver } from './engine/engine';
 export { runEdit, composeCandidate, type JobResult } from './engine/run';
 export { WorkerEngineClient, type WorkerHandle } from './worker/client';
+export * from './preferences/format';

@@ -15,6 +15,7 @@ export { NodeOrtRuntime } from './runtime/ort-node';
 export { FolderPackSource, folderPackSource } from './runtime/node-pack-source';
 export { createWorkerEngine, type WorkerEngineOptions } from './worker/node-client';
 export { resolvePackRef, pullPack, verifyPack, listPacks, removePack, loadCatalog } from './download/index';
+export { PreferenceWriter, readPreferences, type PreferenceWriterOptions } from './preferences/node-writer';
 
 /** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src). */
 function modelsDir(): string {
