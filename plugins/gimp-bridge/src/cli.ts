@@ -7,6 +7,7 @@ import { startServer, DEFAULTS, type ServerOptions } from './server';
 
 const USAGE = `usage: byteedit serve [--port ${DEFAULTS.port}] [--pack DIR]... [--device auto|cpu|webgpu|cuda]
                       [--allow-origin ORIGIN]... [--host ADDRESS] [--allow-host NAME]... [--max-jobs N] [--max-pixels N] [--max-body BYTES] [--result-ttl SECS]
+                      [--record-preferences DIR]
 
 Starts the local bridge for the GIMP, Photoshop and Figma plug-ins on http://127.0.0.1:PORT.
 The port and a fresh token are written to $XDG_CONFIG_HOME/byteedit/bridge.json (mode 0600).
@@ -19,7 +20,10 @@ The port and a fresh token are written to $XDG_CONFIG_HOME/byteedit/bridge.json 
   --max-jobs N        queued + running jobs before 429 (default ${DEFAULTS.maxActiveJobs})
   --max-pixels N      largest image accepted (default ${DEFAULTS.maxPixels})
   --max-body BYTES    largest request body (default ${DEFAULTS.maxBodyBytes})
-  --result-ttl SECS   how long finished jobs and their results are kept (default ${DEFAULTS.resultTtlMs / 1000})`;
+  --result-ttl SECS   how long finished jobs and their results are kept (default ${DEFAULTS.resultTtlMs / 1000})
+  --record-preferences DIR
+                      keep which candidate you apply (prompt, crop, chosen and rejected results) in
+                      DIR/preferences.jsonl for training; off by default, local only (docs/preferences.md)`;
 
 export function parseServeArgs(argv: string[]): ServerOptions {
   const args = argv[0] === 'serve' ? argv.slice(1) : argv;
@@ -75,6 +79,12 @@ export function parseServeArgs(argv: string[]): ServerOptions {
       case '--max-body':
         options.maxBodyBytes = int(name, value(), 1024);
         break;
+      case '--record-preferences': {
+        const dir = value();
+        if (dir.trim() === '' || dir.startsWith('--')) throw new Error('--record-preferences needs the folder to keep the records in, e.g. --record-preferences ~/byteedit-preferences');
+        options.recordPreferences = dir;
+        break;
+      }
       case '--help':
       case '-h':
         throw new HelpRequested();
@@ -114,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(`byteedit bridge listening on ${server.url}\n`);
   process.stdout.write(`token and port written to ${server.bridgeFile} (readable only by you)\n`);
   if (server.packs.length > 0) process.stdout.write(`packs: ${server.packs.join(', ')}\n`);
+  if (server.preferencesFile) process.stdout.write(`recording the candidates you apply in ${server.preferencesFile} (local only; stop the bridge and restart it without --record-preferences to turn this off)\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

@@ -16,6 +16,9 @@ export type {
   RgbaImage,
   SerializedError,
   DeviceName,
+  PreferenceExample,
+  PreferenceHost,
+  PreferenceRecord,
 } from '@byteedit/core';
 import * as core from '@byteedit/core';
 // The package's "types" entry is the runtime-neutral index; the Node-only factory is typed from
@@ -24,6 +27,9 @@ import type * as nodeCore from '@byteedit/core/src/node';
 export const createWorkerEngine: typeof nodeCore.createWorkerEngine = (core as unknown as typeof nodeCore).createWorkerEngine;
 /** The pack the core uses when none is named (the trained small pack, else the fixture pack). */
 export const defaultPackPath: typeof nodeCore.defaultPackPath = (core as unknown as typeof nodeCore).defaultPackPath;
+/** The core's local preference writer (docs/preferences.md), Node-only like the engine factory. */
+export type PreferenceWriterApi = Pick<InstanceType<typeof nodeCore.PreferenceWriter>, 'dir' | 'file' | 'write'>;
+export const createPreferenceWriter = (dir: string): PreferenceWriterApi => new (core as unknown as typeof nodeCore).PreferenceWriter(dir);
 export {
   DEVICE_NAMES,
   SCHEDULER_NAMES,
@@ -35,4 +41,7 @@ export {
   encodePng,
   maskFromImage,
   serializeError,
+  choiceExamples,
+  jobPictures,
+  PREFERENCE_HOSTS,
 } from '@byteedit/core';

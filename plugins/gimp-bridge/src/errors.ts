@@ -15,7 +15,8 @@ export type BridgeOnlyCode =
   | 'malformed_request'
   | 'queue_full'
   | 'shutting_down'
-  | 'result_not_ready';
+  | 'result_not_ready'
+  | 'preferences_off';
 
 export type BridgeErrorCode = ErrorCode | BridgeOnlyCode;
 

@@ -14,6 +14,7 @@ import { readBody, sendBytes, sendError, sendJson } from './http-util';
 import { parseJsonBody, parseMultipartBody } from './job-request';
 import { JobStore, isTerminal, jobWire, type JobRecord, type WireEvent } from './job-store';
 import { loadPack, packWire, servePackFile, type PackInfo } from './packs';
+import { PREFERENCES_OFF_HELP, PreferenceRecorder } from './preferences';
 import { allowedHostValues, checkHost, checkToken, corsHeaders, preflightHeaders } from './security';
 
 export interface ServerOptions {
@@ -48,6 +49,11 @@ export interface ServerOptions {
   maxStreams?: number;
   /** How long close() waits for a running job before cancelling it. */
   drainTimeoutMs?: number;
+  /**
+   * Folder for preference records (docs/preferences.md): which candidate a user applied. Off
+   * (undefined) by default; then the choice endpoints answer 409 preferences_off.
+   */
+  recordPreferences?: string;
   log?: (line: string) => void;
 }
 
@@ -63,6 +69,8 @@ export interface BridgeServer {
   token: string;
   bridgeFile: string | null;
   packs: string[];
+  /** The preferences.jsonl this bridge appends to, or null when it does not record. */
+  preferencesFile: string | null;
   stats(): { jobs: number; active: number; bytes: number };
   close(options?: CloseOptions): Promise<void>;
 }
@@ -103,6 +111,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const store = new JobStore({ ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, maxFinished: o.maxFinishedJobs });
   const unsubscribe = await engine.subscribe((event: JobEvent) => store.handle(event));
   const dir = options.configDir ?? configDir();
+  const recorder = options.recordPreferences ? new PreferenceRecorder(options.recordPreferences) : null;
   const bridgeFile = options.writeBridgeFile === false ? null : bridgeFilePath(dir);
 
   let reserved = 0;
@@ -125,6 +134,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     { method: 'DELETE', pattern: /^\/v1\/jobs\/([\w-]+)$/, auth: true, handler: cancelJob },
     { method: 'GET', pattern: /^\/v1\/jobs\/([\w-]+)\/events$/, auth: true, handler: events },
     { method: 'GET', pattern: /^\/v1\/jobs\/([\w-]+)\/results\/(\d+)$/, auth: true, handler: result },
+    { method: 'POST', pattern: /^\/v1\/jobs\/([\w-]+)\/choice$/, auth: true, handler: choice },
+    { method: 'POST', pattern: /^\/v1\/preferences$/, auth: true, handler: uploadPreference },
   ];
 
   function health(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
@@ -140,6 +151,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         packs: packs.map((p) => p.name),
         queue: { active: store.active().length + reserved, max: o.maxActiveJobs },
         limits: { maxBodyBytes: o.maxBodyBytes, maxPixels: o.maxPixels },
+        preferences: recorder !== null,
       },
       cors,
     );
@@ -296,6 +308,28 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     else sendBytes(res, 'image/png', encodePng(image), { ...headers, ...dims });
   }
 
+  function preferencesOn(): PreferenceRecorder {
+    if (!recorder) throw new HttpError(409, 'preferences_off', PREFERENCES_OFF_HELP);
+    return recorder;
+  }
+
+  /** The user applied candidate(s) of a finished job: record them against the others (opt-in). */
+  async function choice(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
+    const rec = preferencesOn();
+    const job = findJob(m[1]!);
+    const reply = await rec.choice(job, await readBody(req, 64 * 1024));
+    if (reply.recorded > 0) log(`job ${job.id}: recorded ${reply.recorded} preference(s) in ${reply.file}`);
+    sendJson(res, 200, reply, cors);
+  }
+
+  /** A whole preference record from a host that ran the job itself (Figma's in-iframe engine). */
+  async function uploadPreference(req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
+    const rec = preferencesOn();
+    const reply = await rec.upload(await readBody(req, o.maxBodyBytes));
+    log(`recorded an uploaded preference in ${reply.file}`);
+    sendJson(res, 200, reply, cors);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let cors: Record<string, string> = {};
     try {
@@ -400,7 +434,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     return closed;
   }
 
-  return { url, port, host, token, bridgeFile, packs: packs.map((p) => p.name), stats: () => store.stats(), close };
+  return { url, port, host, token, bridgeFile, packs: packs.map((p) => p.name), preferencesFile: recorder?.file ?? null, stats: () => store.stats(), close };
 }
 
 function isWildcard(host: string): boolean {
