@@ -113,7 +113,7 @@ for (const name of values.components.split(',')) {
   const t1 = performance.now();
   const out = await session.run(feeds);
   const runMs = performance.now() - t1;
-  const half = session.inputs.some((i) => i.type === 'float16');
+  const half = [...session.inputs, ...session.outputs].some((i) => i.type === 'float16');
   const tolerance = Number(values.tolerance ?? (half ? 5e-2 : 1e-3));
   for (const [key, s] of Object.entries(spec.outputs)) {
     const t = out[key];

@@ -430,6 +430,16 @@ def param_count(module):
     return sum(p.numel() for p in module.parameters())
 
 
+def weights_sha256(module):
+    """Hash of every float32 parameter in module order: equal hashes = identical weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for _, p in module.named_parameters():
+        h.update(p.detach().float().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 # --- tokenizer ------------------------------------------------------------------------------
 
 
@@ -672,6 +682,7 @@ def main(argv=None):
     models = make_models(cfg, a.seed)
     t_init = time.time() - t_start
     counts = {k: param_count(m) for k, m in models.items()}
+    hashes = {k: weights_sha256(m) for k, m in models.items()}
     print(f"sd15 pack: width-div {a.width_div}, seed {a.seed}, params " + ", ".join(f"{k} {v / 1e6:.1f}M" for k, v in counts.items())
           + f" ({t_init:.1f} s)", file=sys.stderr)
     if a.reference:
@@ -727,7 +738,7 @@ def main(argv=None):
         "random_weights": True,
         "tokenizer": f"synthetic: CLIP byte symbols + toy merges ({vocab_size} tokens), ids of the special tokens as in CLIP",
         "seed": a.seed, "width_div": a.width_div, "fp16": a.fp16, "native": a.native,
-        "params": counts, "files": files,
+        "params": counts, "weights_sha256": hashes, "files": files,
         "torch": torch.__version__, "opset": OPSET,
         "wall_time_s": round(time.time() - t_start, 1), "peak_rss_mb": peak_rss_mb(),
     }

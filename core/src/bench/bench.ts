@@ -5,7 +5,7 @@
  * model resolution, and peak RSS. Targets are checked here, never in timed tests.
  *
  *   node core/dist/node/bench.js [--pack DIR]... [--device cpu|webgpu|cuda|auto] [--steps 8]
- *                                 [--size 512] [--runs 5] [--json OUT.json]
+ *                                 [--size 512] [--runs 5] [--unet-runs 20] [--json OUT.json]
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -51,7 +51,7 @@ const sampleRss = (): void => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 };
 
-async function benchPack(pack: string, device: DeviceName, size: number, steps: number, runs: number): Promise<Row> {
+async function benchPack(pack: string, device: DeviceName, size: number, steps: number, runs: number, unetRuns: number): Promise<Row> {
   peakRss = 0;
   // unref: a failing device must end the benchmark with its error, not keep it alive.
   const timer = setInterval(sampleRss, 5);
@@ -86,9 +86,9 @@ async function benchPack(pack: string, device: DeviceName, size: number, steps: 
     [open.unet.layout.timestep]: timestepTensor(open.unet.layout.timestepType, open.unet.layout.timestepShape, 500, 2),
     [open.unet.layout.context]: floatTensor(open.unet.layout.ioType, new Float32Array(2 * ctxLen * width).fill(0.01), [2, ctxLen, width]),
   };
-  for (let i = 0; i < 3; i++) await open.unet.session.run(feeds);
+  for (let i = 0; i < Math.min(3, unetRuns); i++) await open.unet.session.run(feeds);
   const calls: number[] = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < unetRuns; i++) {
     const t = performance.now();
     await open.unet.session.run(feeds);
     calls.push(performance.now() - t);
@@ -126,6 +126,8 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '8' },
       size: { type: 'string', default: '512' },
       runs: { type: 'string', default: '5' },
+      // Fewer UNet-alone calls for big packs on slow devices (the SD-shaped pack on CPU).
+      'unet-runs': { type: 'string', default: '20' },
       json: { type: 'string' },
       'fill-runs': { type: 'string', default: '5' },
     },
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
   const fillRuns = Number(values['fill-runs']);
   const fill = fillRuns > 0 ? await benchFill(fillRuns) : null;
   const rows: Row[] = [];
-  for (const p of packs) rows.push(await benchPack(p, values.device as DeviceName, Number(values.size), Number(values.steps), Number(values.runs)));
+  for (const p of packs) rows.push(await benchPack(p, values.device as DeviceName, Number(values.size), Number(values.steps), Number(values.runs), Math.max(1, Number(values['unet-runs']))));
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString(), load: loadavg().map((v) => v.toFixed(2)).join(' ') };
   const result = { machine, rows, fill };
   if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
