@@ -19,9 +19,13 @@ import sys
 import time
 from collections import Counter
 
-import cv2
-import numpy as np
-import torch
+# OpenMP threads that spin while waiting collapse when another process shares the cores (a UNet
+# step went from 0.5 s to 5 s on 2 cores with one other job): make them sleep instead
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +43,7 @@ CONFIGS = {
     # shared (the cap is recorded in build_info.json when hit, and the learning rate still decays)
     "full": dict(size=128, clips=2400, vocab=1500, max_len=16,
                  vae=dict(steps=1200, batch=16, crop=64, lr=2e-3, max_minutes=7),
-                 unet=dict(samples=14000, steps=6000, batch=32, lr=1e-3, max_minutes=44, ch=(32, 64, 128)),
+                 unet=dict(samples=12000, steps=5000, batch=32, lr=1e-3, max_minutes=46, ch=(32, 64, 128)),
                  text=dict(dim=64, layers=2),
                  align=dict(steps=400, batch=64, max_minutes=4), aes=dict(steps=200, batch=48),
                  coh=dict(steps=400, batch=16, max_minutes=4), eval_cases=40),
@@ -518,13 +522,14 @@ def main():
     ap.add_argument("--config", choices=list(CONFIGS), default="tiny")
     ap.add_argument("--out", required=True)
     ap.add_argument("--cache", default=os.path.join(REPO, ".cache", "byteedit-recipe"))
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads (0 = half the cores, at least 1: measured on 2 cores, one thread kept "
+                         "0.65-1.4 s per UNet step whatever else ran, two threads 0.5 s alone but 1.5-5 s beside another job)")
     ap.add_argument("--resume", action="store_true",
                     help="reuse trained stages saved under CACHE/checkpoints-CONFIG (re-export / re-assemble without retraining)")
     args = ap.parse_args()
     cfg = CONFIGS[args.config]
-    # Debian's torch starts with one OpenMP thread on some machines: use every core unless told
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 2) // 2))
     blas = blas_backend()
     if blas == "reference":
         log("WARNING: the reference BLAS (libblas3) is active: training is about 3x slower; "
