@@ -68,6 +68,15 @@ export interface Health {
   version?: string;
   packs?: string[];
   devices?: { name: string; available: boolean }[];
+  /** Whether the bridge records applied candidates (started with --record-preferences DIR). */
+  preferences?: boolean;
+}
+
+/** What POST /v1/jobs/{id}/choice answered. */
+export interface ChoiceReply {
+  recorded: number;
+  reason?: string;
+  file?: string;
 }
 
 export interface RawResult {
@@ -142,6 +151,16 @@ export class BridgeClient {
     return this.poll(jobId, onEvent);
   }
 
+  /**
+   * Tells the bridge which candidates the user applied, so it records them against the others in
+   * its local preferences folder (docs/preferences.md). Throws `preferences_off` when the bridge
+   * was started without --record-preferences.
+   */
+  async recordChoice(jobId: string, chosen: number[]): Promise<ChoiceReply> {
+    const res = await this.request(`/v1/jobs/${encodeURIComponent(jobId)}/choice`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ chosen, host: 'photoshop' }) });
+    return (await res.json()) as ChoiceReply;
+  }
+
   async result(jobId: string, index: number, part: 'patch' | 'mask'): Promise<RawResult> {
     const res = await this.request(`/v1/jobs/${encodeURIComponent(jobId)}/results/${index}?part=${part}&format=raw`);
     const num = (h: string): number => Number(res.headers.get(h) ?? 'NaN');
@@ -208,6 +227,9 @@ export class BridgeClient {
     }
     if (res.status === 401) {
       throw new PanelError('bad_token', `The bridge refused the token (${message}). Paste the current token from bridge.json (it changes each time the bridge starts) or press "Read token file".`);
+    }
+    if (code === 'preferences_off') {
+      throw new PanelError('preferences_off', 'The bridge does not record choices: restart it with "npx byteedit serve --record-preferences FOLDER", or untick "Keep my choices". The layers were added.');
     }
     throw new PanelError('bridge_error', `The bridge answered ${res.status} ${code}: ${message}`);
   }

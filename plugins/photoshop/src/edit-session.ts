@@ -33,6 +33,19 @@ export interface GenerateOptions {
   onCandidate?: (candidate: WireCandidate) => void;
 }
 
+export interface ApplyOptions {
+  /**
+   * The user opted in ("Keep my choices", off by default): after the layers are added, the bridge
+   * records the applied candidates against the others in its local folder. Never fails the apply.
+   */
+  recordPreference?: boolean;
+}
+
+export interface ApplyOutcome extends ApplyResult {
+  /** Only when recordPreference was asked: what was recorded, or why not, for the panel to show. */
+  preference?: { recorded: number; message: string };
+}
+
 export interface Generation {
   jobId: string;
   mode: PanelMode;
@@ -159,7 +172,7 @@ export class EditSession {
   }
 
   /** Adds the chosen candidates (by candidate index) as masked layers, in one history state. */
-  async apply(generation: Generation, indices: number[]): Promise<ApplyResult> {
+  async apply(generation: Generation, indices: number[], options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const layers = [];
     for (const index of indices) {
       const c = generation.candidates.find((x) => x.index === index);
@@ -176,7 +189,7 @@ export class EditSession {
         mask: mask.data,
       });
     }
-    return applyLayers(this.ps, {
+    const applied = await applyLayers(this.ps, {
       documentID: generation.documentID,
       context: generation.context,
       sourceOffset: generation.summary.sourceOffset,
@@ -184,6 +197,19 @@ export class EditSession {
       historyName: historyName(generation.mode, indices.length),
       layers,
     });
+    if (!options.recordPreference) return applied;
+    return { ...applied, preference: await this.recordChoice(generation, indices) };
+  }
+
+  /** Asks the bridge to record the choice; any failure becomes a message (the layers are in). */
+  private async recordChoice(generation: Generation, indices: number[]): Promise<{ recorded: number; message: string }> {
+    try {
+      const reply = await this.bridge.recordChoice(generation.jobId, indices);
+      if (reply.recorded > 0) return { recorded: reply.recorded, message: `Choice kept for training in ${reply.file ?? 'the bridge\'s preferences folder'} (local only).` };
+      return { recorded: 0, message: `Choice not kept: ${reply.reason ?? 'nothing to record'}.` };
+    } catch (err) {
+      return { recorded: 0, message: err instanceof Error ? err.message : String(err) };
+    }
   }
 }
 

@@ -14,6 +14,7 @@ export type PanelErrorCode =
   | 'no_token'
   | 'bridge_error'
   | 'cancelled'
+  | 'preferences_off'
   | 'photoshop_error';
 
 export class PanelError extends Error {

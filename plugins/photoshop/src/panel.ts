@@ -25,6 +25,8 @@ const $ = (id: string): Field => {
 
 const STORE_URL = 'byteedit.bridgeUrl';
 const STORE_TOKEN = 'byteedit.token';
+/** "Keep my choices" (docs/preferences.md): off unless the user ticked it. */
+const STORE_RECORD = 'byteedit.recordPreferences';
 
 let session: EditSession | null = null;
 let client: BridgeClient | null = null;
@@ -159,8 +161,9 @@ async function apply(): Promise<void> {
   setBusy(true);
   try {
     const indices = generation.candidates.map((c) => c.index).filter((i) => chosen.has(i));
-    const result = await session.apply(generation, indices);
-    showMessage(`Added ${result.layerIDs.length} layer(s) with masks; undo removes them in one step.`);
+    const result = await session.apply(generation, indices, { recordPreference: $('record-preferences').checked === true });
+    const added = `Added ${result.layerIDs.length} layer(s) with masks; undo removes them in one step.`;
+    showMessage(result.preference ? `${added} ${result.preference.message}` : added);
   } catch (err) {
     showMessage(err instanceof Error ? err.message : String(err), true);
   } finally {
@@ -196,6 +199,12 @@ on('cancel', 'click', async () => {
   await session?.cancel();
 });
 on('apply', 'click', apply);
+const record = $('record-preferences');
+record.checked = localStorage.getItem(STORE_RECORD) === '1';
+if (record.checked) record.setAttribute('checked', '');
+on('record-preferences', 'change', () => {
+  localStorage.setItem(STORE_RECORD, record.checked === true ? '1' : '0');
+});
 on('mode', 'change', () => {
   $('expand-margins').hidden = pickerValue('mode', ['edit', 'erase', 'expand']) !== 'expand';
 });

@@ -13,6 +13,7 @@ import { BridgeClient } from '../src/bridge-client';
 import { EditSession } from '../src/edit-session';
 import { isPanelError } from '../src/errors';
 import { readTokenFile } from '../src/token-file';
+import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { crop, FakePhotoshop, fakeUxp } from './fake-photoshop';
 
 jest.setTimeout(240_000);
@@ -170,4 +171,39 @@ it('refuses expand without margins before reading any pixels', async () => {
   const err = await new EditSession(ps, client).generate({ mode: 'expand', expand: { left: 0, top: 0, right: 0, bottom: 0 } }).catch((e: unknown) => e);
   expect(isPanelError(err, 'invalid_input')).toBe(true);
   expect(ps.callsOf('getPixels')).toHaveLength(0);
+});
+
+describe('"Keep my choices" (docs/preferences.md)', () => {
+  it('records the applied candidate against the other one when ticked, and nothing when not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'byteedit-ps-prefs-'));
+    const recording = await startServer({ port: 0, packs: [FIXTURE_PACK], writeBridgeFile: false, recordPreferences: dir });
+    try {
+      const bridge = new BridgeClient({ url: recording.url, token: recording.token });
+      expect((await bridge.health()).preferences).toBe(true);
+      const { ps, doc } = documentWithSelection();
+      const session = new EditSession(ps, bridge);
+      const generation = await session.generate({ mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 21, steps: 2 });
+      const [best, other] = generation.candidates;
+      const unticked = await session.apply(generation, [best!.index]);
+      expect(unticked.preference).toBeUndefined();
+      expect((await readPreferences(dir)).records).toEqual([]);
+      const ticked = await session.apply(generation, [other!.index], { recordPreference: true });
+      expect(doc.layers).toHaveLength(3);
+      expect(ticked.preference).toEqual({ recorded: 1, message: expect.stringContaining(join(dir, 'preferences.jsonl')) });
+      const { records } = await readPreferences(dir);
+      expect(records).toEqual([expect.objectContaining({ host: 'photoshop', mode: 'edit', prompt: 'a red ball', pack: { name: 'tiny-sd-diffusers', version: expect.any(String) } })]);
+      expect(records[0]!.rejected).toHaveLength(1);
+    } finally {
+      await recording.close({ mode: 'cancel' });
+    }
+  });
+
+  it('still adds the layers when the bridge does not record, and says how to turn it on', async () => {
+    const { ps, doc } = documentWithSelection();
+    const session = new EditSession(ps, client);
+    const generation = await session.generate({ mode: 'erase', candidates: 2, seed: 4, steps: 2 });
+    const applied = await session.apply(generation, [generation.candidates[0]!.index], { recordPreference: true });
+    expect(doc.layers).toHaveLength(2);
+    expect(applied.preference).toEqual({ recorded: 0, message: expect.stringMatching(/restart it with "npx byteedit serve --record-preferences FOLDER".*The layers were added/) });
+  });
 });

@@ -88,4 +88,7 @@ it('loads in a bare context and shows the bridge help when the bridge is not run
   expect(elements.get('message')!.className).toContain('error');
   expect(elements.get('generate')!.disabled).toBe(false);
   expect(store.get('byteedit.bridgeUrl')).toBe('http://127.0.0.1:7860');
+  // Recording choices is opt-in: unticked and unset until the user ticks it.
+  expect(elements.get('record-preferences')!.attributes.has('checked')).toBe(false);
+  expect(store.has('byteedit.recordPreferences')).toBe(false);
 });
