@@ -2,20 +2,26 @@
  * Reconstruction from the field (Wexler et al. 2007): every hole pixel becomes the weighted mean of
  * the pixels that all overlapping target patches' matches put there. Weights favour good matches
  * and patches nearer the known boundary.
+ *
+ * Both votes gather per hole pixel (visiting the covering targets in row-major order) instead of
+ * scattering per target: the sums stay in registers instead of read-modify-writes to an
+ * accumulator image, and hole pixels are independent of each other.
  */
 import type { Field } from './nnf';
 import { CH, type Level } from './pyramid';
 
 export interface VoteScratch {
-  readonly acc: Float32Array; // w*h*CH
-  readonly wsum: Float32Array; // w*h
+  /** Per-pixel weight (vote) or score (voteBest) of the target centred there. */
+  readonly wt: Float64Array;
+  /** The new hole pixels (holeList order), written back once all are computed. */
+  readonly out: Float32Array;
   readonly sample: Float32Array;
 }
 
 export function voteScratch(level: Level): VoteScratch {
   return {
-    acc: new Float32Array(level.w * level.h * CH),
-    wsum: new Float32Array(level.w * level.h),
+    wt: new Float64Array(level.w * level.h),
+    out: new Float32Array(level.holeList.length * CH),
     sample: new Float32Array(Math.min(2048, level.w * level.h)),
   };
 }
@@ -35,42 +41,69 @@ function costScale(field: Field, r: number, sample: Float32Array, quantile: numb
   return Math.max(view[Math.min(n - 1, Math.floor(quantile * n))]!, 1);
 }
 
+/** Pixels of the target patch centred at p that lie inside the level. */
+function windowArea(p: number, w: number, h: number, r: number): number {
+  const px = p % w;
+  const py = (p - px) / w;
+  const x0 = px < r ? -px : -r;
+  const x1 = px + r >= w ? w - 1 - px : r;
+  const y0 = py < r ? -py : -r;
+  const y1 = py + r >= h ? h - 1 - py : r;
+  return (x1 - x0 + 1) * (y1 - y0 + 1);
+}
+
 /**
  * Winner-take-all reconstruction: each hole pixel copies what the best-matching patch covering it
  * (lowest mean cost, scaled by confidence) puts there. No averaging, so no blur; used for the last
- * pass at full resolution, where the field has converged and seams are rare.
+ * pass at full resolution, where the field has converged and seams are rare. Ties go to the first
+ * covering target in row-major order.
  */
 export function voteBest(level: Level, field: Field, r: number, conf: Float32Array, scratch: VoteScratch): void {
-  const { w, h, img, hole, holeList } = level;
+  const { w, h, img, holeList } = level;
   const { nnf, cost, targets } = field;
-  const { acc, wsum } = scratch;
-  for (let k = 0; k < holeList.length; k++) wsum[holeList[k]!] = Infinity;
+  const { wt, out } = scratch;
   for (let k = 0; k < targets.length; k++) {
     const p = targets[k]!;
-    const px = p % w;
-    const py = (p - px) / w;
-    const x0 = px < r ? -px : -r;
-    const x1 = px + r >= w ? w - 1 - px : r;
-    const y0 = py < r ? -py : -r;
-    const y1 = py + r >= h ? h - 1 - py : r;
-    const score = cost[p]! / ((x1 - x0 + 1) * (y1 - y0 + 1)) / conf[p]!;
-    const s = nnf[p]!;
-    for (let dy = y0; dy <= y1; dy++) {
-      let q = p + dy * w + x0;
-      let si = (s + dy * w + x0) * CH;
-      for (let dx = x0; dx <= x1; dx++) {
-        if (hole[q] && score < wsum[q]!) {
-          wsum[q] = score;
-          for (let c = 0; c < CH; c++) acc[q * CH + c] = img[si + c]!;
-        }
-        q++;
-        si += CH;
-      }
-    }
+    wt[p] = cost[p]! / windowArea(p, w, h, r) / conf[p]!;
   }
   for (let k = 0; k < holeList.length; k++) {
     const q = holeList[k]!;
-    for (let c = 0; c < CH; c++) img[q * CH + c] = acc[q * CH + c]!;
+    const qx = q % w;
+    const qy = (q - qx) / w;
+    const dyHi = qy < r ? qy : r;
+    const dyLo = qy + r >= h ? qy - h + 1 : -r;
+    const dxHi = qx < r ? qx : r;
+    const dxLo = qx + r >= w ? qx - w + 1 : -r;
+    let best = Infinity;
+    let from = -1;
+    for (let dy = dyHi; dy >= dyLo; dy--) {
+      let p = q - dy * w - dxHi;
+      for (let dx = dxHi; dx >= dxLo; dx--) {
+        const score = wt[p]!;
+        // Compared at the precision the winner is kept in (as a Float32Array entry would be).
+        if (score < best) {
+          best = Math.fround(score);
+          from = nnf[p]! + q - p;
+        }
+        p++;
+      }
+    }
+    const si = from * CH;
+    for (let c = 0; c < CH; c++) out[k * CH + c] = img[si + c]!;
+  }
+  writeBack(img, holeList, out);
+}
+
+/**
+ * Copies the new hole pixels into the image. Kept apart from the votes because a relaxed source
+ * (sourceCentres on a nearly full mask) may overlap the hole, and every vote must read the old
+ * estimate there.
+ */
+function writeBack(img: Float32Array, holeList: Int32Array, out: Float32Array): void {
+  for (let k = 0; k < holeList.length; k++) {
+    const qi = holeList[k]! * CH;
+    const o = k * CH;
+    for (let c = 0; c < CH; c++) img[qi + c] = out[o + c]!;
   }
 }
 
@@ -87,52 +120,57 @@ export function vote(
   scratch: VoteScratch,
   quantile: number,
 ): void {
-  const { w, h, img, hole, holeList } = level;
+  const { w, h, img, holeList } = level;
   const { nnf, cost, targets } = field;
-  const { acc, wsum } = scratch;
-  for (let k = 0; k < holeList.length; k++) {
-    const q = holeList[k]!;
-    wsum[q] = 0;
-    for (let c = 0; c < CH; c++) acc[q * CH + c] = 0;
-  }
+  const { wt, out } = scratch;
   const uniform = quantile < 0;
   const inv = uniform ? 0 : -1 / (2 * costScale(field, r, scratch.sample, quantile));
   for (let k = 0; k < targets.length; k++) {
     const p = targets[k]!;
-    const px = p % w;
-    const py = (p - px) / w;
-    const x0 = px < r ? -px : -r;
-    const x1 = px + r >= w ? w - 1 - px : r;
-    const y0 = py < r ? -py : -r;
-    const y1 = py + r >= h ? h - 1 - py : r;
-    const count = (x1 - x0 + 1) * (y1 - y0 + 1);
-    const wt = uniform ? conf[p]! + 1e-30 : conf[p]! * Math.exp((cost[p]! / count) * inv) + 1e-30;
-    const s = nnf[p]!;
-    for (let dy = y0; dy <= y1; dy++) {
-      let q = p + dy * w + x0;
-      let si = (s + dy * w + x0) * CH;
-      for (let dx = x0; dx <= x1; dx++) {
-        if (hole[q]) {
-          const qi = q * CH;
-          acc[qi] = acc[qi]! + wt * img[si]!;
-          acc[qi + 1] = acc[qi + 1]! + wt * img[si + 1]!;
-          acc[qi + 2] = acc[qi + 2]! + wt * img[si + 2]!;
-          acc[qi + 3] = acc[qi + 3]! + wt * img[si + 3]!;
-          acc[qi + 4] = acc[qi + 4]! + wt * img[si + 4]!;
-          acc[qi + 5] = acc[qi + 5]! + wt * img[si + 5]!;
-          wsum[q] = wsum[q]! + wt;
-        }
-        q++;
-        si += CH;
-      }
-    }
+    wt[p] = uniform ? conf[p]! + 1e-30 : conf[p]! * Math.exp((cost[p]! / windowArea(p, w, h, r)) * inv) + 1e-30;
   }
   for (let k = 0; k < holeList.length; k++) {
     const q = holeList[k]!;
-    const ws = wsum[q]!;
+    const qx = q % w;
+    const qy = (q - qx) / w;
+    const dyHi = qy < r ? qy : r;
+    const dyLo = qy + r >= h ? qy - h + 1 : -r;
+    const dxHi = qx < r ? qx : r;
+    const dxLo = qx + r >= w ? qx - w + 1 : -r;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    let ws = 0;
+    for (let dy = dyHi; dy >= dyLo; dy--) {
+      let p = q - dy * w - dxHi;
+      for (let dx = dxHi; dx >= dxLo; dx--) {
+        const t = wt[p]!;
+        const si = (nnf[p]! + q - p) * CH;
+        a0 += t * img[si]!;
+        a1 += t * img[si + 1]!;
+        a2 += t * img[si + 2]!;
+        a3 += t * img[si + 3]!;
+        a4 += t * img[si + 4]!;
+        a5 += t * img[si + 5]!;
+        ws += t;
+        p++;
+      }
+    }
+    const o = k * CH;
     if (ws > 0) {
-      const inv2 = 1 / ws;
-      for (let c = 0; c < CH; c++) img[q * CH + c] = acc[q * CH + c]! * inv2;
+      const s = 1 / ws;
+      out[o] = a0 * s;
+      out[o + 1] = a1 * s;
+      out[o + 2] = a2 * s;
+      out[o + 3] = a3 * s;
+      out[o + 4] = a4 * s;
+      out[o + 5] = a5 * s;
+    } else {
+      for (let c = 0; c < CH; c++) out[o + c] = img[q * CH + c]!;
     }
   }
+  writeBack(img, holeList, out);
 }
