@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
+import { startServer, type BridgeServer, type ServerOptions } from '../../gimp-bridge/src/server';
 import type { SandboxToUi, UiToSandbox } from '../src/shared/messages';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,7 +21,7 @@ export const SMALL_PACK = join(ROOT, 'models', 'packs', 'byteedit-small');
 export const TOKEN = 'figma-e2e-token';
 
 /** Builds dist/ and starts a real bridge on a free loopback port serving the small pack and the runtime files. */
-export async function buildAndStartBridge(): Promise<BridgeServer> {
+export async function buildAndStartBridge(options: Pick<ServerOptions, 'recordPreferences'> = {}): Promise<BridgeServer> {
   execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'pipe' });
   mkdirSync(ARTIFACTS, { recursive: true });
   return startServer({
@@ -30,6 +30,7 @@ export async function buildAndStartBridge(): Promise<BridgeServer> {
     packs: [SMALL_PACK, join(DIST, 'onnxruntime-web')],
     writeBridgeFile: false,
     configDir: mkdtempSync(join(tmpdir(), 'byteedit-figma-')),
+    ...options,
   });
 }
 

@@ -55,6 +55,11 @@ export interface Settings {
   steps: number;
   mode: Mode;
   prompt: string;
+  /**
+   * "Keep my choices" (off by default): on Apply, send the applied candidate to the bridge, which
+   * records it locally if it runs with --record-preferences (docs/preferences.md).
+   */
+  recordPreferences: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -67,6 +72,7 @@ export const DEFAULT_SETTINGS: Settings = {
   steps: 8,
   mode: 'edit',
   prompt: '',
+  recordPreferences: false,
 };
 
 export type SandboxToUi =

@@ -8,6 +8,7 @@ import { BridgeClient } from './bridge-client';
 import { cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
+import { recordChoice } from './preferences';
 
 type SourceMsg = Extract<SandboxToUi, { type: 'source' }>;
 
@@ -33,6 +34,8 @@ const el = {
   engine: $<HTMLSelectElement>('engine'),
   device: $<HTMLSelectElement>('device'),
   runtimePack: $<HTMLInputElement>('runtime-pack'),
+  recordPreferences: $<HTMLInputElement>('record-preferences'),
+  preferenceStatus: $('preference-status'),
   save: $<HTMLButtonElement>('save-settings'),
 };
 
@@ -43,6 +46,7 @@ const pendingSources = new Map<number, (msg: SourceMsg | Error) => void>();
 
 interface Job {
   id: string | null;
+  where: 'iframe' | 'bridge' | null;
   source: SourceMsg;
   image: RgbaImage;
   prompt: string;
@@ -76,6 +80,7 @@ function readForm(): Settings {
     steps: int(el.steps.value, 1, 50, DEFAULT_SETTINGS.steps),
     mode: el.mode.value as Mode,
     prompt: el.prompt.value,
+    recordPreferences: el.recordPreferences.checked,
   };
 }
 
@@ -89,6 +94,7 @@ function writeForm(s: Settings): void {
   el.steps.value = String(s.steps);
   el.mode.value = s.mode;
   el.prompt.value = s.prompt;
+  el.recordPreferences.checked = s.recordPreferences === true;
 }
 
 async function checkBridge(): Promise<void> {
@@ -260,7 +266,7 @@ async function generate(): Promise<void> {
       seed: Math.floor(Math.random() * 2 ** 31),
       previewEvery: 1, // the worker engine streams them; the bridge engine does not send this field
     };
-    job = { id: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [], thumbs: new Map() };
+    job = { id: null, where: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [], thumbs: new Map() };
     redraw();
     el.progressText.textContent = 'starting the engine…';
     el.preview.dataset.previews = '0';
@@ -268,6 +274,7 @@ async function generate(): Promise<void> {
     if (handle.note) say(handle.note);
     const id = await handle.engine.enqueue(request);
     job.id = id;
+    job.where = handle.where;
     for (const e of job.buffered.splice(0)) onEvent(e);
   } catch (err) {
     setBusy(false);
@@ -287,6 +294,12 @@ function apply(): void {
   const image = composeCandidate(job.image, job.summary, c);
   const png = encodePng(image);
   send({ type: 'apply', png, width: image.width, height: image.height, placement: job.source.placement, name: resultName(job.source.mode, job.prompt, c.seed) });
+  el.preferenceStatus.textContent = '';
+  if (el.recordPreferences.checked && job.id && job.where) {
+    const applied = { id: job.id, where: job.where, image: job.image, mode: job.source.mode, prompt: job.prompt, summary: job.summary, candidates: job.candidates };
+    el.preferenceStatus.textContent = 'Keeping your choice…';
+    void recordChoice(new BridgeClient(settings.bridgeUrl, settings.token), applied, c.index).then((line) => (el.preferenceStatus.textContent = line));
+  }
 }
 
 window.addEventListener('message', (ev: MessageEvent<{ pluginMessage?: SandboxToUi }>) => {
@@ -331,6 +344,10 @@ el.discard.addEventListener('click', () => {
   el.progress.value = 0;
   el.progressText.textContent = '';
   redraw();
+});
+el.recordPreferences.addEventListener('change', () => {
+  settings = { ...settings, recordPreferences: el.recordPreferences.checked };
+  send({ type: 'save-settings', settings });
 });
 el.save.addEventListener('click', () => {
   settings = readForm();
