@@ -30,7 +30,7 @@ export interface BridgeHandle {
   close(): Promise<number>;
 }
 
-export type BridgeOptions = Pick<ServerOptions, 'maxBodyBytes' | 'maxPixels' | 'maxActiveJobs' | 'allowOrigins' | 'resultTtlMs'>;
+export type BridgeOptions = Pick<ServerOptions, 'maxBodyBytes' | 'maxPixels' | 'maxActiveJobs' | 'allowOrigins' | 'resultTtlMs' | 'recordPreferences'>;
 
 export interface BridgeImpl {
   name: string;
@@ -117,6 +117,7 @@ export const childImpl: BridgeImpl = {
     if (options.maxActiveJobs !== undefined) args.push('--max-jobs', String(options.maxActiveJobs));
     if (options.resultTtlMs !== undefined) args.push('--result-ttl', String(options.resultTtlMs / 1000));
     for (const o of options.allowOrigins ?? []) args.push('--allow-origin', o);
+    if (options.recordPreferences !== undefined) args.push('--record-preferences', options.recordPreferences);
     return startChildBridge(args);
   },
 };

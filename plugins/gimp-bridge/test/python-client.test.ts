@@ -4,12 +4,14 @@
  * the core can decode, the context-region rules, and its HTTP client against a live bridge.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { homedir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { decodeImage } from '@byteedit/core';
 import { configDir } from '../src/config-file';
 import { fakeImpl, PACKAGE_DIR, type BridgeHandle } from './engines';
 import { pngOf, rectMaskPng, testImage } from './helpers';
+import { readPreferences } from '../../../core/src/preferences/node-writer';
 
 const CLIENT_DIR = join(PACKAGE_DIR, 'gimp', 'byteedit');
 const PYTHON = process.env.PYTHON ?? 'python3';
@@ -68,6 +70,60 @@ print(json.dumps([base64.b64encode(bc.encode_png(5, 3, 4, rgba)).decode(), base6
       [0, 200, 1000, 800],
       null,
     ]);
+  });
+
+  it('tags candidate layers with their job and index, and ignores parasites that are not its own', () => {
+    expect(JSON.parse(py("print(json.dumps([bc.parse_candidate_tag(list(bc.candidate_tag('job-7', 2))), bc.parse_candidate_tag(b'{}'), bc.parse_candidate_tag([0xff, 0x00]), bc.parse_candidate_tag(b'[1]')]))"))).toEqual([
+      { job: 'job-7', index: 2 },
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  describe('recording a kept candidate (Keep Candidate, docs/preferences.md)', () => {
+    const prefs = mkdtempSync(join(tmpdir(), 'byteedit-py-prefs-'));
+    let recording: BridgeHandle;
+    let plain: BridgeHandle;
+    beforeAll(async () => {
+      recording = await fakeImpl.start({ recordPreferences: prefs });
+      plain = await fakeImpl.start();
+    });
+    afterAll(async () => {
+      await recording.close();
+      await plain.close();
+    });
+
+    const image = pngOf(testImage(32, 24)).toString('base64');
+    const mask = rectMaskPng(32, 24, { x: 8, y: 6, width: 10, height: 8 }).toString('base64');
+    const keep = (server: BridgeHandle): Promise<string> =>
+      pyAsync(
+        `
+b = bc.Bridge(bc.read_bridge_file())
+jid = b.submit(base64.b64decode('${image}'), base64.b64decode('${mask}'), {'mode': 'edit', 'prompt': 'a hat', 'steps': 2, 'candidates': 3})
+b.follow(jid, lambda k, d: None)
+try:
+    print(json.dumps(b.record_choice(jid, 2)))
+except bc.BridgeError as e:
+    print(e.code + ': ' + str(e))`,
+        { BYTEEDIT_CONFIG_DIR: dirname(server.bridgeFile) },
+      );
+
+    it('has the bridge record the kept candidate against the others, as the GIMP host', async () => {
+      expect(JSON.parse(await keep(recording))).toMatchObject({ recorded: 1 });
+      const { records } = await readPreferences(prefs);
+      expect(records).toEqual([expect.objectContaining({ host: 'gimp', mode: 'edit', prompt: 'a hat' })]);
+      expect(records[0]!.rejected).toHaveLength(2);
+    });
+
+    it('says how to turn recording on, and when the bridge has forgotten the job', async () => {
+      expect(await keep(plain)).toMatch(/^preferences_off: .*restart it with `npx byteedit serve --record-preferences FOLDER`/);
+      const forgotten = await pyAsync(
+        "b = bc.Bridge(bc.read_bridge_file())\ntry:\n    b.record_choice('no-such-job', 0)\nexcept bc.BridgeError as e:\n    print(e.code + ': ' + str(e))",
+        { BYTEEDIT_CONFIG_DIR: dirname(recording.bridgeFile) },
+      );
+      expect(forgotten).toMatch(/^job_not_found: .*no longer holds this job/);
+    });
   });
 
   describe('against a live bridge (fake engine)', () => {

@@ -12,6 +12,8 @@ import sys
 import zlib
 
 START_HINT = "Start it in a terminal with `npx byteedit serve` (in the byteedit folder), then run the filter again."
+# Name of the layer parasite that ties a candidate layer to its job on the bridge (Keep Candidate).
+CANDIDATE_PARASITE = "byteedit-candidate"
 
 
 class BridgeError(Exception):
@@ -65,6 +67,22 @@ def encode_png(width, height, channels, data):
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(raw), 6)) + chunk(b"IEND", b"")
+
+
+def candidate_tag(job_id, index):
+    """The bytes of a candidate layer's parasite: which job and candidate the layer shows."""
+    return json.dumps({"job": job_id, "index": int(index)}, separators=(",", ":")).encode("utf-8")
+
+
+def parse_candidate_tag(data):
+    """{"job", "index"} from a parasite's bytes, or None when they are not ours."""
+    try:
+        info = json.loads(bytes(data).decode("utf-8"))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("job"), str) or not isinstance(info.get("index"), int):
+        return None
+    return info
 
 
 def context_rect(selection, limits, min_pad=32, pad_fraction=0.5):
@@ -203,6 +221,21 @@ class Bridge:
         """Raw pixels of a candidate part: RGBA rows for 'patch', 8-bit rows for 'mask'."""
         resp, data = self.request("GET", "/v1/jobs/%s/results/%d?part=%s&format=raw" % (job_id, index, part))
         return int(resp.getheader("X-Image-Width")), int(resp.getheader("X-Image-Height")), data
+
+    def record_choice(self, job_id, index, host="gimp"):
+        """Asks the bridge to record that candidate `index` of the job was kept (docs/preferences.md).
+
+        Returns the bridge's reply; raises BridgeError whose message says what to do when the bridge
+        does not record (`preferences_off`) or no longer holds the job.
+        """
+        try:
+            return self.json("POST", "/v1/jobs/%s/choice" % job_id, {"chosen": int(index), "host": host})
+        except BridgeError as e:
+            if e.code == "preferences_off":
+                raise BridgeError(e.code, "The byteedit bridge does not record choices: restart it with `npx byteedit serve --record-preferences FOLDER`, or untick \"Keep my choice for training\".", e.status)
+            if e.code == "job_not_found":
+                raise BridgeError(e.code, "The byteedit bridge no longer holds this job (it keeps results for 15 minutes and forgets them when restarted), so this choice was not kept.", e.status)
+            raise
 
     def cancel(self, job_id):
         try:
