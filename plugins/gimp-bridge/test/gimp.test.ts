@@ -11,7 +11,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { encodePng } from '@byteedit/core';
+import { cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
+import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
 import { http, sleep } from './helpers';
 
@@ -41,6 +42,7 @@ interface Run {
   error: string | null;
   before: ImageInfo;
   after: ImageInfo;
+  then?: { status: string; error: string | null; after: ImageInfo };
 }
 
 /** A small scene: sky gradient, ground, a sun disk and some texture, so crops are recognisable. */
@@ -129,13 +131,15 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     installOutput = execFileSync(process.execPath, [installer, '--gimp', wrapper, '--dry-run'], { encoding: 'utf8' });
     installOutput += execFileSync(process.execPath, [installer, '--dir', join(work, 'profile', 'plug-ins')], { encoding: 'utf8' });
 
-    bridge = await startChildBridge([], join(work, 'config'));
+    bridge = await startChildBridge(['--record-preferences', join(work, 'prefs')], join(work, 'config'));
     const sel = [55, 35, 50, 50];
     const spec = {
       image: `${inside}/in.png`,
       runs: [
         { name: 'edit', procedure: 'python-fu-byteedit-edit-selection', select: sel, feather: 8, args: { prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 } },
         { name: 'erase', procedure: 'python-fu-byteedit-erase-selection', select: [20, 90, 30, 20], args: { steps: 2, seed: 9 } },
+        // Keep Candidate on the second-ranked layer, with "Keep my choice for training" ticked.
+        { name: 'keep', procedure: 'python-fu-byteedit-edit-selection', select: sel, args: { prompt: 'a yellow kite', candidates: 3, steps: 2, seed: 8 }, then: { procedure: 'python-fu-byteedit-keep-candidate', layer: 1, args: { 'record-choice': true } } },
         { name: 'offset-layer', procedure: 'python-fu-byteedit-erase-selection', layer_offset: [12, 6], select: [70, 50, 30, 24], args: { steps: 2, seed: 4 } },
         { name: 'grayscale', procedure: 'python-fu-byteedit-erase-selection', grayscale: true, select: [70, 50, 30, 24], args: { steps: 2, seed: 4 } },
         { name: 'expand', procedure: 'python-fu-byteedit-expand-canvas', args: { 'margin-left': 0, 'margin-top': 16, 'margin-right': 32, 'margin-bottom': 0, steps: 2, seed: 3 } },
@@ -281,6 +285,28 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(20);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
     expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
+  });
+
+  it('Keep Candidate keeps the chosen layer, removes the other candidates and has the bridge record the choice', async () => {
+    const run = runs.keep!;
+    expect([run.status, run.error]).toEqual(['success', null]);
+    expect(run.after.layers).toHaveLength(4);
+    const kept = run.after.layers[1]!;
+    expect([run.then!.status, run.then!.error]).toEqual(['success', null]);
+    expect(run.then!.after.layers.map((l) => l.name)).toEqual([kept.name, run.before.layers[0]!.name]);
+    expect(run.then!.after.layers[0]!.visible).toBe(true);
+    expect(run.then!.after.layers[1]).toEqual(run.before.layers[0]);
+    const { records, skipped } = await readPreferences(join(work, 'prefs'));
+    expect(skipped).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ host: 'gimp', mode: 'edit', prompt: 'a yellow kite' })]);
+    expect(records[0]!.rejected).toHaveLength(2);
+    // The chosen picture is the kept layer's candidate: its full result, cropped around the edit.
+    const chosen = decodeImage(readFileSync(join(work, 'prefs', records[0]!.chosen)));
+    const job = (await jobsByMode('edit')).find((j) => (j as unknown as { request: { prompt?: string } }).request.prompt === 'a yellow kite')!;
+    const c = job.candidates.find((k) => kept.name.includes(`(seed ${k.seed})`))!;
+    const full = decodeImage((await http(bridge.port, `/v1/jobs/${job.id}/results/${c.index}?part=full`, { headers: auth() })).body);
+    const crop = preferenceCrop(job.summary.canvas, rect<CanvasSpace>(c.region.x, c.region.y, c.region.width, c.region.height));
+    expect(Buffer.from(chosen.data).equals(Buffer.from(cropImage(full, crop).data))).toBe(true);
   });
 
   it('runs from its dialog in interactive mode (GIMP GUI under Xvfb)', () => {

@@ -4,7 +4,9 @@
 Reads the active layer and the (soft) selection, sends only the context region around it to the
 local byteedit bridge (`npx byteedit serve`), shows progress, and inserts every candidate as a new
 layer with a layer mask at the right offset, all in one undo group. Original layers are never
-painted on. Standard library only; the bridge protocol lives in bridge_client.py next to this file.
+painted on. Filters > Generative > Keep Candidate... removes the other candidates of that run and,
+when the user ticks it (off by default), asks the bridge to record the choice locally
+(docs/preferences.md). Standard library only; the bridge protocol lives in bridge_client.py.
 """
 import os
 import sys
@@ -22,6 +24,7 @@ from bridge_client import Bridge, BridgeError  # noqa: E402
 PROC_EDIT = "python-fu-byteedit-edit-selection"
 PROC_ERASE = "python-fu-byteedit-erase-selection"
 PROC_EXPAND = "python-fu-byteedit-expand-canvas"
+PROC_KEEP = "python-fu-byteedit-keep-candidate"
 RGBA = "R'G'B'A u8"
 GREY = "Y u8"
 
@@ -154,28 +157,68 @@ def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
         write_buffer(layer_mask, w, h, GREY, mask)
         layer.update(0, 0, w, h)
         layer.set_visible(rank == 0)
+        # Which job and candidate this layer shows, for Keep Candidate.
+        layer.attach_parasite(Gimp.Parasite.new(bridge_client.CANDIDATE_PARASITE, Gimp.PARASITE_PERSISTENT, list(bridge_client.candidate_tag(job_id, c["index"]))))
         layers.append(layer)
     return layers
 
 
+def show_dialog(procedure, config):
+    """The procedure's dialog (GIMP fills it from the last-used values); False when cancelled."""
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+
+    GimpUi.init("byteedit")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, procedure.get_menu_label().replace("_", "").rstrip("."))
+    dialog.fill(None)
+    if os.environ.get("BYTEEDIT_TEST_DIALOG") == "accept":
+        # Test hook (end-to-end test under Xvfb): press OK once the dialog is up.
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import Gtk
+
+        GLib.timeout_add(300, lambda: dialog.response(Gtk.ResponseType.OK) and False)
+    ok = dialog.run()
+    dialog.destroy()
+    return ok
+
+
+def candidate_info(layer):
+    parasite = layer.get_parasite(bridge_client.CANDIDATE_PARASITE)
+    return bridge_client.parse_candidate_tag(parasite.get_data()) if parasite is not None else None
+
+
+def run_keep(procedure, run_mode, image, drawables, config):
+    """Keeps the selected candidate layer, removes the other candidates of its run (one undo step)
+    and, if the user ticked "record-choice", has the bridge record the choice in its folder."""
+    if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
+    layer = drawables[0] if len(drawables) == 1 else None
+    info = candidate_info(layer) if isinstance(layer, Gimp.Layer) else None
+    if info is None:
+        return fail(procedure, "Keep Candidate works on a layer byteedit added (named \"byteedit ...\"): select the one candidate you want to keep, then run it again.")
+    parent = layer.get_parent()
+    siblings = parent.get_children() if parent is not None else image.get_layers()
+    others = [s for s in siblings if s.get_id() != layer.get_id() and isinstance(s, Gimp.Layer) and (candidate_info(s) or {}).get("job") == info["job"]]
+    image.undo_group_start()
+    try:
+        for other in others:
+            image.remove_layer(other)
+        layer.set_visible(True)
+    finally:
+        image.undo_group_end()
+    Gimp.displays_flush()
+    if config.get_property("record-choice"):
+        try:
+            Bridge.discover().record_choice(info["job"], info["index"])
+        except BridgeError as e:
+            # The layers are already as the user wanted them: say why the choice was not kept.
+            Gimp.message(str(e))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, None)
+
+
 def run(procedure, run_mode, image, drawables, config, mode):
-    if run_mode == Gimp.RunMode.INTERACTIVE:
-        gi.require_version("GimpUi", "3.0")
-        from gi.repository import GimpUi
-
-        GimpUi.init("byteedit")
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, procedure.get_menu_label().replace("_", "").rstrip("."))
-        dialog.fill(None)
-        if os.environ.get("BYTEEDIT_TEST_DIALOG") == "accept":
-            # Test hook (end-to-end test under Xvfb): press OK once the dialog is up.
-            gi.require_version("Gtk", "3.0")
-            from gi.repository import Gtk
-
-            GLib.timeout_add(300, lambda: dialog.response(Gtk.ResponseType.OK) and False)
-        if not dialog.run():
-            dialog.destroy()
-            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
-        dialog.destroy()
+    if run_mode == Gimp.RunMode.INTERACTIVE and not show_dialog(procedure, config):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, None)
     if len(drawables) != 1:
         return fail(procedure, "byteedit works on one layer: select exactly one layer and try again.")
     drawable = drawables[0]
@@ -232,12 +275,26 @@ def add_common_args(procedure, candidates_default):
 
 class ByteEdit(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROC_EDIT, PROC_ERASE, PROC_EXPAND]
+        return [PROC_EDIT, PROC_ERASE, PROC_EXPAND, PROC_KEEP]
 
     def do_set_i18n(self, name):
         return False
 
     def do_create_procedure(self, name):
+        if name == PROC_KEEP:
+            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, lambda p, rm, img, dr, cfg, data: run_keep(p, rm, img, dr, cfg), None)
+            procedure.set_image_types("RGB*, GRAY*")
+            procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+            procedure.set_attribution("byteedit", "byteedit contributors", "2026")
+            procedure.set_menu_label("_Keep Candidate...")
+            procedure.set_documentation(
+                "Keep this byteedit candidate, remove the others",
+                "Removes the other candidate layers of the same byteedit run. If ticked (off by default), the local bridge records which candidate you kept, in the folder it was started with (--record-preferences); nothing is uploaded.",
+                name,
+            )
+            procedure.add_boolean_argument("record-choice", "Keep my choice for _training (local files, via the bridge)", "Ask the bridge to record the kept candidate against the others (only if it runs with --record-preferences)", False, GObject.ParamFlags.READWRITE)
+            procedure.add_menu_path("<Image>/Filters/Generative")
+            return procedure
         mode = {PROC_EDIT: "edit", PROC_ERASE: "erase", PROC_EXPAND: "outpaint"}[name]
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, lambda p, rm, img, dr, cfg, data: run(p, rm, img, dr, cfg, mode), None)
         procedure.set_image_types("RGB*, GRAY*")

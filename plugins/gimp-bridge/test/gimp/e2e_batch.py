@@ -82,6 +82,12 @@ for run in spec["runs"]:
     outcome["name"] = run["name"]
     outcome["before"] = before
     outcome["after"] = describe(image)
+    then = run.get("then")
+    if then:
+        # A follow-up on one of the layers the first call made (Keep Candidate on a candidate).
+        target = image.get_layers()[then["layer"]]
+        outcome["then"] = call(then["procedure"], image, target, then.get("args", {}))
+        outcome["then"]["after"] = describe(image)
     if sel:
         outcome["selection"] = base64.b64encode(pixels(image.get_selection(), "Y u8")).decode()
     report["runs"].append(outcome)
