@@ -12,12 +12,16 @@
  * wall time is measured around runEdit after one warm-up job (so it excludes session loading);
  * the pack's reward models score each result (alignment: cosine of the reward towers' embeddings
  * of the mask's surroundings and the prompt; coherence: mean sigmoid of the coherence map inside
- * the mask); score.py applies the oracle. Needs /usr/bin/python3 with numpy, Pillow and OpenCV.
+ * the mask; aesthetic: the head on the image embedding); score.py applies the oracle. Needs
+ * /usr/bin/python3 with numpy, Pillow and OpenCV.
+ * --rewards DIR (repeatable) also scores every result with another reward set: a folder with a
+ * pack.json holding `components.tokenizer` and `rewards` (models/feedback writes its held-out
+ * reward model so); results.json then has `extra[basename(DIR)] = {alignment, aesthetic, coherence}`.
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -35,6 +39,7 @@ const { values: a } = parseArgs({
     work: { type: 'string', default: join(os.tmpdir(), 'byteedit-eval') },
     json: { type: 'string' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    rewards: { type: 'string', multiple: true, default: [] },
   },
 });
 const pack = resolve(a.pack);
@@ -46,11 +51,17 @@ const manifest = JSON.parse(readFileSync(join(pack, 'pack.json'), 'utf8'));
 
 
 // ---- reward models, run directly with onnxruntime-node on a crop around the mask
-const R = manifest.rewards ?? {};
-const sess = {};
-for (const k of ['image_encoder', 'text_encoder', 'coherence']) if (R[k]) sess[k] = await ort.InferenceSession.create(join(pack, R[k].file));
-const vocab = JSON.parse(readFileSync(join(pack, manifest.components.tokenizer.vocab), 'utf8'));
-const tok = new core.WordTokenizer(vocab, manifest.components.tokenizer.maxLength);
+/** One reward set: the `rewards` section of a pack.json and that folder's tokenizer. */
+async function rewardSet(dir, m) {
+  const R = m.rewards ?? {};
+  const sess = {};
+  for (const k of ['image_encoder', 'text_encoder', 'aesthetic', 'coherence']) if (R[k]) sess[k] = await ort.InferenceSession.create(join(dir, R[k].file));
+  const vocab = JSON.parse(readFileSync(join(dir, m.components.tokenizer.vocab), 'utf8'));
+  return { R, sess, tok: new core.WordTokenizer(vocab, m.components.tokenizer.maxLength) };
+}
+const packRewards = await rewardSet(pack, manifest);
+const extraRewards = [];
+for (const d of a.rewards) extraRewards.push({ label: basename(resolve(d)), set: await rewardSet(resolve(d), JSON.parse(readFileSync(join(resolve(d), 'pack.json'), 'utf8'))) });
 
 function cropAround(img, mask) {
   const b = mask.bounds;
@@ -66,17 +77,21 @@ function nchw(img, s, mean, std) {
   for (let c = 0; c < 3; c++) for (let i = 0; i < s * s; i++) out[c * s * s + i] = (r.data[i * 4 + c] / 255 - mean[c]) / std[c];
   return new ort.Tensor('float32', out, [1, 3, s, s]);
 }
-async function rewards(img, mask, prompt) {
+async function rewards(img, mask, prompt, { R, sess, tok } = packRewards) {
   const out = {};
   const c = cropAround(img, mask);
-  if (sess.image_encoder && sess.text_encoder && prompt) {
+  if (sess.image_encoder) {
     const s = R.image_encoder.resolution;
-    const ie = (await sess.image_encoder.run({ pixel_values: nchw(c.img, s, R.image_encoder.mean ?? [0, 0, 0], R.image_encoder.std ?? [1, 1, 1]) })).image_embeds.data;
-    const ids = BigInt64Array.from(tok.encode(prompt), (v) => BigInt(v));
-    const te = (await sess.text_encoder.run({ input_ids: new ort.Tensor('int64', ids, [1, ids.length]) })).text_embeds.data;
-    let dot = 0, ni = 0, nt = 0;
-    for (let i = 0; i < ie.length; i++) { dot += ie[i] * te[i]; ni += ie[i] ** 2; nt += te[i] ** 2; }
-    out.alignment = dot / Math.sqrt(ni * nt);
+    const ieT = (await sess.image_encoder.run({ pixel_values: nchw(c.img, s, R.image_encoder.mean ?? [0, 0, 0], R.image_encoder.std ?? [1, 1, 1]) })).image_embeds;
+    const ie = ieT.data;
+    if (sess.aesthetic) out.aesthetic = (await sess.aesthetic.run({ image_embeds: ieT })).score.data[0];
+    if (sess.text_encoder && prompt) {
+      const ids = BigInt64Array.from(tok.encode(prompt), (v) => BigInt(v));
+      const te = (await sess.text_encoder.run({ input_ids: new ort.Tensor('int64', ids, [1, ids.length]) })).text_embeds.data;
+      let dot = 0, ni = 0, nt = 0;
+      for (let i = 0; i < ie.length; i++) { dot += ie[i] * te[i]; ni += ie[i] ** 2; nt += te[i] ** 2; }
+      out.alignment = dot / Math.sqrt(ni * nt);
+    }
   }
   if (sess.coherence) {
     const s = R.coherence.resolution;
@@ -87,6 +102,14 @@ async function rewards(img, mask, prompt) {
     let sum = 0, n = 0;
     for (let i = 0; i < mt.length; i++) if (mt[i]) { sum += 1 / (1 + Math.exp(-logits[i])); n++; }
     out.coherence = n ? sum / n : null;
+  }
+  return out;
+}
+async function allRewards(img, mask, prompt) {
+  const out = await rewards(img, mask, prompt);
+  if (extraRewards.length) {
+    out.extra = {};
+    for (const e of extraRewards) out.extra[e.label] = await rewards(img, mask, prompt, e.set);
   }
   return out;
 }
@@ -117,7 +140,7 @@ for (const st of steps) {
     const full = core.composeCandidate(req.image, res.summary, res.candidates[0]);
     const file = join(work, 'out', `${c.run}-s${st}.png`);
     writeFileSync(file, core.encodePng(full));
-    results.push({ run: c.run, steps: st, file, ms, ...(await rewards(full, req.mask, c.kind === 'edit' ? c.prompt : '')) });
+    results.push({ run: c.run, steps: st, file, ms, ...(await allRewards(full, req.mask, c.kind === 'edit' ? c.prompt : '')) });
   }
   process.stderr.write(`steps ${st}: ${cases.length} runs done\n`);
 }

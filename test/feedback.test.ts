@@ -1,0 +1,125 @@
+/**
+ * The feedback-learning recipe (models/feedback/, docs/feedback.md) end to end on its tiny
+ * configuration: a tiny base from models/recipe/build_pack.py, then rewards -> ReFL -> adversarial
+ * -> step reduction -> export -> ablation through the core; the exported pack then runs an edit
+ * through the core. Also: the PyTorch sampler mirror agrees with the core's schedules, and the
+ * preference reader skips bad JSONL lines by number.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createEngine, createImage, createMask, createSampler, runEdit, validateManifest } from '../core/src/node';
+
+const SD_SCHEDULE = { betaSchedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 } as const;
+
+const REPO = resolve(__dirname, '..');
+const PY = '/usr/bin/python3';
+const FB = join(REPO, 'models', 'feedback');
+
+interface Row { label: string; steps: number; color_acc: number; shape_acc: number; erase_clean: number; ms_mean: number; train: Record<string, number | null>; heldout: Record<string, number | null> }
+
+describe('models/feedback sampler mirror', () => {
+  it('takes the same timesteps and noise levels as the core for every scheduler it trains with', () => {
+    const py = execFileSync(PY, ['-c', [
+      'import sys, json; sys.path.insert(0, sys.argv[1]); import sampler as S',
+      's = S.Schedule()',
+      'print(json.dumps({f"{n}:{k}": [[float(t), float(sg)] for t, _, sg in s.levels(n, k)] for n in S.SCHEDULERS for k in (4, 8, 20)}))',
+    ].join('\n'), FB], { encoding: 'utf8' });
+    const levels = JSON.parse(py) as Record<string, [number, number][]>;
+    expect(Object.keys(levels)).toHaveLength(12);
+    for (const [key, lv] of Object.entries(levels)) {
+      const [name, steps] = key.split(':');
+      const s = createSampler({ scheduler: name as 'euler', steps: Number(steps), schedule: SD_SCHEDULE, prediction: 'epsilon' });
+      expect(lv.slice(0, -1).map(([t]) => Math.round(t))).toEqual(s.timesteps.map((t) => Math.round(t)));
+    }
+  });
+});
+
+describe('models/feedback/chain.py --config tiny', () => {
+  let dir: string;
+  let log: string;
+  const bad = ['not json', '{"schema":"byteedit.preference/2"}', JSON.stringify({ schema: 'byteedit.preference/1', time: 'yesterday' })];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'byteedit-feedback-'));
+    execFileSync(PY, [join(REPO, 'models', 'recipe', 'build_pack.py'), '--config', 'tiny', '--out', join(dir, 'base'), '--cache', join(dir, 'cache')], {
+      stdio: 'inherit',
+      timeout: 20 * 60_000,
+    });
+    // the committed example, plus lines that must be reported and skipped
+    cpSync(join(FB, 'examples', 'pref'), join(dir, 'prefs', 'pref'), { recursive: true });
+    copyFileSync(join(FB, 'examples', 'preferences.jsonl'), join(dir, 'prefs', 'p.jsonl'));
+    appendFileSync(join(dir, 'prefs', 'p.jsonl'), bad.join('\n') + '\n');
+    const r = spawnSync(PY, [join(FB, 'chain.py'), '--config', 'tiny', '--cache', join(dir, 'cache'), '--base-pack', join(dir, 'base'),
+      '--out', join(dir, 'work'), '--preferences', join(dir, 'prefs', 'p.jsonl')], { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20 });
+    log = `${r.stdout}\n${r.stderr}`;
+    process.stdout.write(log.split('\n').slice(-40).join('\n') + '\n');
+    if (r.status !== 0) throw new Error(`chain.py failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  }, 50 * 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const info = () => JSON.parse(readFileSync(join(dir, 'work', 'feedback_info.json'), 'utf8')) as {
+    stages: Record<string, Record<string, unknown>>;
+    hardware: { cpu: string };
+  };
+
+  it('reads the editors\' preference records and reports bad lines by number', () => {
+    const r = info().stages.rewards!;
+    expect(r.user_records).toBe(3);
+    expect(r.user_lines_skipped).toBe(bad.length);
+    for (const n of [4, 5, 6]) expect(log).toContain(`p.jsonl:${n}: skipped`);
+  });
+
+  it('records every stage with its wall time, and trains a held-out reward model', () => {
+    const s = info().stages;
+    for (const k of ['rewards', 'refl', 'adv', 'accel', 'export', 'evaluate']) expect(s[k]?.wall_s).toBeGreaterThan(0);
+    expect((s.refl as { steps: number }).steps).toBeGreaterThan(0);
+    expect((s.rewards as { heldout: { val: { pair_accuracy: number } } }).heldout.val.pair_accuracy).toBeGreaterThanOrEqual(0);
+    expect(info().hardware.cpu.length).toBeGreaterThan(0);
+  });
+
+  it('exports packs with the base layout, version 0.2.0 and a changed UNet', () => {
+    const base = JSON.parse(readFileSync(join(dir, 'base', 'pack.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const m = validateManifest(JSON.parse(readFileSync(join(dir, 'work', 'packs', 'byteedit-small', 'pack.json'), 'utf8')));
+    expect(m.version).toBe('0.2.0');
+    expect(m.defaults.steps).toBe(8);
+    expect(Object.keys(m).sort()).toEqual(Object.keys(base).sort());
+    expect(Object.keys(m.components).sort()).toEqual(Object.keys(base.components!).sort());
+    expect(Object.keys(m.rewards ?? {}).sort()).toEqual(Object.keys(base.rewards!).sort());
+    const four = validateManifest(JSON.parse(readFileSync(join(dir, 'work', 'packs', 'byteedit-small-4step', 'pack.json'), 'utf8')));
+    expect(four.defaults.steps).toBe(4);
+    const unet = (p: string) => readFileSync(join(dir, 'work', 'packs', p, 'unet', 'model.onnx'));
+    expect(unet('feedback').equals(unet('base'))).toBe(false);
+    expect(readFileSync(join(dir, 'work', 'packs', 'byteedit-small', 'MODEL_CARD.md'), 'utf8')).toContain('Ablation, measured through the TypeScript core');
+  });
+
+  it('writes the ablation table from runs through the core, held-out reward model included', () => {
+    const t = JSON.parse(readFileSync(join(dir, 'work', 'ablation.json'), 'utf8')) as { rows: Row[] };
+    expect(t.rows.map((r) => `${r.label}@${r.steps}`)).toHaveLength(7);
+    for (const r of t.rows) {
+      for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeGreaterThanOrEqual(0);
+      for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeLessThanOrEqual(1);
+      expect(r.ms_mean).toBeGreaterThan(0);
+      for (const k of ['aesthetic', 'alignment_edit', 'coherence']) {
+        expect(typeof r.train[k]).toBe('number');
+        expect(typeof r.heldout[k]).toBe('number');
+      }
+    }
+  });
+
+  it('runs an edit with the exported pack through the core, pixels outside the mask untouched', async () => {
+    const engine = createEngine({ pack: join(dir, 'work', 'packs', 'byteedit-small'), device: 'cpu' });
+    const image = createImage(160, 160);
+    for (let i = 0; i < 160 * 160; i++) image.data.set([120, 140, 160, 255], i * 4);
+    const mask = new Uint8Array(160 * 160);
+    for (let y = 50; y < 110; y++) for (let x = 50; x < 110; x++) mask[y * 160 + x] = 255;
+    const r = await runEdit(engine, { image, mask: createMask(160, 160, mask), mode: 'edit', prompt: 'a red star', seed: 3 });
+    await engine.dispose();
+    expect(r.candidates).toHaveLength(1);
+    const c = r.candidates[0]!;
+    expect(c.scores).toMatchObject({ alignment: expect.any(Number), aesthetic: expect.any(Number), coherence: expect.any(Number) });
+    // the patch covers the mask (plus feathering), never the far corners
+    expect(c.region.x).toBeGreaterThan(0);
+    expect(c.region.x + c.region.width).toBeLessThan(160);
+  });
+});
