@@ -251,13 +251,16 @@ class RewardSet(torch.nn.Module):
         ms = (F.interpolate(m, size=(B.COH_R, B.COH_R), mode="area") > 0.5).float()
         return self.coh(xs, ms), ms
 
-    def forward(self, x, m, prompts):
+    def forward(self, x, m, prompts, coherence=True):
         e = self.embed(x)
         aes = self.head(e).squeeze(-1)
         align = (e * self.tt(self.ids(prompts, x.device))).sum(-1)
-        lg, ms = self.coherence_logits(x, m)
-        pf = (torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)
-        return dict(aesthetic=aes, alignment=align, coherence=1 - pf)
+        out = dict(aesthetic=aes, alignment=align)
+        if coherence:
+            lg, ms = self.coherence_logits(x, m)
+            pf = (torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)
+            out["coherence"] = 1 - pf
+        return out
 
 
 def freeze(mod):

@@ -157,7 +157,9 @@ def model_card(work, info, table, meta, folder):
               "one candidate, guidance 5, colour match on. Rewards: `train` = the stage-1 models the recipe optimised "
               "(shipped in this pack); `held-out` = the reward model trained on another seed and data split, used for "
               "nothing but this table. Coherence is shown as 1 − mean P(filled) inside the mask (higher is better). "
-              "One standard error of a rate p over n runs is √(p(1−p)/n): about 7–9 points at these n.", "",
+              f"One standard error of a rate p over n runs is √(p(1−p)/n): up to {50 / table[0]['n_edit'] ** 0.5:.0f} points "
+              f"for the edit rates and {50 / max(1, table[0]['n_erase']) ** 0.5:.0f} for erase at these n; "
+              "time per edit is wall time around `runEdit` (session loading excluded) on a machine shared with other jobs.", "",
               markdown(table), "", "Checks (issue 11, 'done when'; computed from the table):", ""]
     for v in verdicts(table):
         lines.append(f"- {v['check']}: oracle {v['oracle'][0]} → {v['oracle'][1]}, held-out coherence "

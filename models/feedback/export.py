@@ -75,7 +75,11 @@ def export_common(ctx, rs_train, out):
 
 
 def template(base_pack):
-    p = os.path.join(base_pack, "pack.json") if base_pack else os.path.join(C.REPO, "models", "packs", "byteedit-small", "pack.json")
+    committed = os.path.join(C.REPO, "models", "packs", "byteedit-small", "pack.json")
+    p = os.path.join(base_pack, "pack.json") if base_pack else committed
+    if not os.path.exists(p):
+        log(f"{p} is missing: the committed {committed} is the template")
+        p = committed
     return json.load(open(p))
 
 

@@ -48,14 +48,15 @@ def pref_loss(rs, recs, dev):
     """Bradley-Terry over every (chosen, rejected) pair; returns (loss, pair accuracy)."""
     ch, m = rec_tensors(recs, dev)
     prompts = [r["prompt"] for r in recs]
-    sc = rs(ch, m, prompts)
+    users = any(r["source"] == "user" for r in recs)  # the coherence term needs the map, only for user records
+    sc = rs(ch, m, prompts, coherence=users)
     s_ch = sc["aesthetic"] + BETA * sc["alignment"]
     losses, wins = [], []
     kmax = max(len(r["rejected"]) for r in recs)
     for j in range(kmax):
         idx = [i for i, r in enumerate(recs) if len(r["rejected"]) > j]
         rj = C.to_t(np.stack([recs[i]["rejected"][j] for i in idx])).to(dev)
-        sr = rs(rj, m[idx], [prompts[i] for i in idx])
+        sr = rs(rj, m[idx], [prompts[i] for i in idx], coherence=users)
         s_rj = sr["aesthetic"] + BETA * sr["alignment"]
         d = s_ch[idx] - s_rj
         losses.append(-F.logsigmoid(d))
