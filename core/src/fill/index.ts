@@ -6,7 +6,7 @@
  */
 import { computeBounds, createImage, type Mask, type RgbaImage } from '../image/image';
 import { SdkError } from '../util/errors';
-import { randomField, refreshCosts, sweep, upsampleField, type Field } from './nnf';
+import { randomField, sweep, upsampleField, type Field } from './nnf';
 import {
   baseLevel,
   CH,
@@ -86,20 +86,23 @@ export async function patchMatchFill(
   // Patches must fit in the work region (only matters for tiny images).
   const r = Math.min((patchSize - 1) >> 1, (Math.min(crop.w, crop.h) - 1) >> 1);
   const tuning: Tuning = { r, iterations };
-  if (!hasSource(base) || sourceCentres(base, r).list.length === 0) {
+  const baseSources = hasSource(base) ? sourceCentres(base, r) : null;
+  if (!baseSources || baseSources.list.length === 0) {
     throw new SdkError(
       'invalid_argument',
       'the mask and exclude region leave no patch to copy from: shrink the mask or the exclude region, or use a smaller patchSize',
     );
   }
-  const levels = buildPyramid(base, tuning);
+  const baseDistance = holeDistance(base);
+  const pyramid = buildPyramid({ level: base, sources: baseSources }, maxOf(baseDistance), tuning);
+  const levels = pyramid.map((p) => p.level);
 
   const run = new Runner(hooks, levels.reduce((n, _l, i) => n + itersAt(i, levels.length, tuning), 0));
   let rng = seedState(seed);
   let prev: { level: Level; field: Field } | null = null;
   for (let li = levels.length - 1; li >= 0; li--) {
     const level = levels[li]!;
-    const src = sourceCentres(level, r);
+    const src = pyramid[li]!.sources;
     const tgt = targetCentres(level, r);
     const field: Field = {
       nnf: new Int32Array(level.w * level.h),
@@ -109,8 +112,10 @@ export async function patchMatchFill(
       valid: src.valid,
       validList: src.list,
       weight: distanceWeights(level),
+      columnsA: new Float64Array(2 * r + 1),
+      columnsB: new Float64Array(2 * r + 1),
     };
-    const conf = confidence(level);
+    const conf = confidence(li === 0 ? baseDistance : holeDistance(level));
     const scratch = voteScratch(level);
     if (prev === null) {
       onionFill(level);
@@ -121,7 +126,6 @@ export async function patchMatchFill(
       rng = upsampleField(prev.level, prev.field, level, field, rng);
       vote(level, field, r, conf, scratch, -1);
     }
-    refreshCosts(level, field, r);
     const finest = li === 0;
     const refining = prev !== null && finest;
     const maxRadius = prev === null ? Math.max(level.w, level.h) : refining ? FINE_RADIUS : Math.max(4, Math.max(level.w, level.h) >> 2);
@@ -138,9 +142,6 @@ export async function patchMatchFill(
       // The very last reconstruction copies instead of averaging: averaging blurs texture.
       if (finest && last) voteBest(level, field, r, conf, scratch);
       else vote(level, field, r, conf, scratch, finest ? FINE_QUANTILE : COARSE_QUANTILE);
-      await run.checkpoint();
-      // Costs must follow the new pixels for the next sweep; the next level computes its own.
-      if (!last) refreshCosts(level, field, r);
       run.step();
       await run.checkpoint();
     }
@@ -180,20 +181,26 @@ function hasSource(level: Level): boolean {
  * Thin holes (strokes) stay single-level: at coarse scales they swell relative to their context,
  * and a poor coarse guess is hard to undo at full resolution.
  */
-function buildPyramid(base: Level, t: Tuning): Level[] {
+function buildPyramid(base: PyramidLevel, baseDepth: number, t: Tuning): PyramidLevel[] {
   const levels = [base];
   const size = 2 * t.r + 1;
-  let depth = maxOf(holeDistance(base));
-  let top = base;
+  let depth = baseDepth;
+  let top = base.level;
   while (depth > DEPTH_IN_RADII * t.r && Math.min(top.w, top.h) >= 6 * size) {
     const next = downsample(top);
     // A coarse hole grows by up to a pixel per level; stop before it leaves nothing to copy from.
-    if (!hasSource(next) || sourceCentres(next, t.r).list.length === 0) break;
+    const sources = hasSource(next) ? sourceCentres(next, t.r) : null;
+    if (!sources || sources.list.length === 0) break;
     top = next;
-    levels.push(top);
+    levels.push({ level: next, sources });
     depth /= 2;
   }
   return levels;
+}
+
+interface PyramidLevel {
+  readonly level: Level;
+  readonly sources: { readonly valid: Uint8Array; readonly list: Int32Array };
 }
 
 function maxOf(a: Float32Array): number {
@@ -213,8 +220,8 @@ function distanceWeights(level: Level): Float32Array {
   return weight;
 }
 
-function confidence(level: Level): Float32Array {
-  const d = holeDistance(level);
+/** Wexler's confidence from the distance into the hole (overwrites `d`). */
+function confidence(d: Float32Array): Float32Array {
   for (let i = 0; i < d.length; i++) d[i] = Math.pow(GAMMA, -Math.min(d[i]!, 200));
   return d;
 }

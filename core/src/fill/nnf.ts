@@ -30,6 +30,9 @@ export interface Field {
   /** 1 at valid source centres (see sourceCentres). */
   readonly valid: Uint8Array;
   readonly validList: Int32Array;
+  /** Scratch for sweep: column sums of a patch distance (2r+1 each). */
+  readonly columnsA: Float64Array;
+  readonly columnsB: Float64Array;
 }
 
 /**
@@ -72,25 +75,46 @@ export function patchCost(
   return sum;
 }
 
-/** Recomputes every target's cost for its current source (after the image or the field changed). */
-export function refreshCosts(level: Level, field: Field, r: number): void {
-  const { w, h, img } = level;
-  const { nnf, cost, targets, weight } = field;
-  for (let k = 0; k < targets.length; k++) {
-    const p = targets[k]!;
-    const px = p % w;
-    const py = (p - px) / w;
-    const x0 = px < r ? -px : -r;
-    const x1 = px + r >= w ? w - 1 - px : r;
-    const y0 = py < r ? -py : -r;
-    const y1 = py + r >= h ? h - 1 - py : r;
-    cost[p] = patchCost(img, weight, w, p, nnf[p]!, x0, x1, y0, y1, Infinity);
+/**
+ * One column of the patch distance: offsets (dx, y0..y1) of target p against source s, as in
+ * patchCost.
+ */
+function patchColumn(img: Float32Array, weight: Float32Array, w: number, p: number, s: number, dx: number, y0: number, y1: number): number {
+  let sum = 0;
+  let q = p + y0 * w + dx;
+  let pi = q * CH;
+  let si = (s + y0 * w + dx) * CH;
+  const step = w * CH;
+  for (let dy = y0; dy <= y1; dy++) {
+    const d0 = img[pi]! - img[si]!;
+    const d1 = img[pi + 1]! - img[si + 1]!;
+    const d2 = img[pi + 2]! - img[si + 2]!;
+    const d3 = img[pi + 3]! - img[si + 3]!;
+    const d4 = img[pi + 4]! - img[si + 4]!;
+    const d5 = img[pi + 5]! - img[si + 5]!;
+    sum += weight[q]! * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + FEATURE_WEIGHT * (d4 * d4 + d5 * d5));
+    q += w;
+    pi += step;
+    si += step;
   }
+  return sum;
+}
+
+/** All 2r+1 columns of a patch whose window is not clipped in x, into cols; returns their sum. */
+function patchColumns(img: Float32Array, weight: Float32Array, w: number, p: number, s: number, r: number, y0: number, y1: number, cols: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i <= 2 * r; i++) {
+    const c = patchColumn(img, weight, w, p, s, i - r, y0, y1);
+    cols[i] = c;
+    sum += c;
+  }
+  return sum;
 }
 
 /**
  * One propagation + random-search sweep over targets[from..to) (in sweep order: forward when dir
- * is 1, backward when -1; `from`/`to` count positions in that order). Returns the new PRNG state.
+ * is 1, backward when -1; `from`/`to` count positions in that order). Leaves every visited
+ * target's match and its cost on the current image. Returns the new PRNG state.
  */
 export function sweep(
   level: Level,
@@ -104,6 +128,7 @@ export function sweep(
   rng: number,
 ): number {
   const { w, h, img } = level;
+  const { columnsA, columnsB } = field;
   const { nnf, cost, isTarget, targets, valid, weight } = field;
   const n = targets.length;
   const last = w * h;
@@ -111,6 +136,13 @@ export function sweep(
   const hiX = w - 1 - r;
   const loY = r;
   const hiY = h - 1 - r;
+  // Column sums of the previous target's final match (when its window was whole in x). Along a
+  // coherent field the next target's current match is that match shifted by one pixel, so its
+  // cost needs one new column instead of a whole patch: most targets are in such runs.
+  let cur = columnsA;
+  let prev = columnsB;
+  let prevP = -1;
+  let prevS = -1;
   for (let k = from; k < to; k++) {
     const p = targets[dir === 1 ? k : n - 1 - k]!;
     const px = p % w;
@@ -119,8 +151,27 @@ export function sweep(
     const x1 = px + r >= w ? w - 1 - px : r;
     const y0 = py < r ? -py : -r;
     const y1 = py + r >= h ? h - 1 - py : r;
-    let best = nnf[p]!;
-    let bestCost = cost[p]!;
+    const start = nnf[p]!;
+    let best = start;
+    // The current match's cost, fresh: the pixels of the hole changed in the last vote. Computed
+    // here rather than in a pass of its own, while the target patch is in cache anyway.
+    const wholeX = x0 === -r && x1 === r;
+    let bestCost: number;
+    if (wholeX && prevP === p - dir && start === prevS + dir) {
+      const side = 2 * r;
+      bestCost = 0;
+      if (dir === 1) {
+        for (let i = 0; i < side; i++) bestCost += cur[i] = prev[i + 1]!;
+        bestCost += cur[side] = patchColumn(img, weight, w, p, start, r, y0, y1);
+      } else {
+        bestCost += cur[0] = patchColumn(img, weight, w, p, start, -r, y0, y1);
+        for (let i = 1; i <= side; i++) bestCost += cur[i] = prev[i - 1]!;
+      }
+    } else if (wholeX) {
+      bestCost = patchColumns(img, weight, w, p, start, r, y0, y1, cur);
+    } else {
+      bestCost = patchCost(img, weight, w, p, start, x0, x1, y0, y1, Infinity);
+    }
 
     // Propagation: the horizontal and vertical neighbour already visited in this sweep.
     const qh = p - dir;
@@ -193,6 +244,20 @@ export function sweep(
     }
     nnf[p] = best;
     cost[p] = bestCost;
+    prevP = -1;
+    if (wholeX) {
+      // A new match needs its columns only when the next target continues the run from it.
+      const next = p + dir;
+      const cached = best === start || (px + dir >= 0 && px + dir < w && isTarget[next] && nnf[next] === best + dir);
+      if (cached) {
+        if (best !== start) patchColumns(img, weight, w, p, best, r, y0, y1, cur);
+        const t = prev;
+        prev = cur;
+        cur = t;
+        prevP = p;
+        prevS = best;
+      }
+    }
   }
   return rng;
 }

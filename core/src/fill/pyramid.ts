@@ -105,25 +105,49 @@ function addFeatures(w: number, h: number, img: Float32Array, hole: Uint8Array):
       gy[i] = u && d ? Math.abs(luma[i + w]! - luma[i - w]!) / 2 : d ? Math.abs(luma[i + w]! - luma[i]!) : u ? Math.abs(luma[i]! - luma[i - w]!) : 0;
     }
   }
+  // The 3x3 mean over known pixels, separably: row sums first (hole pixels have zero gradients,
+  // so only the count needs the mask), then column sums of those.
+  const hx = new Float64Array(w * h);
+  const hy = new Float64Array(w * h);
+  const hn = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const i = row + x;
+      let sx = gx[i]!;
+      let sy = gy[i]!;
+      let n = hole[i] ? 0 : 1;
+      if (x > 0) {
+        sx += gx[i - 1]!;
+        sy += gy[i - 1]!;
+        n += hole[i - 1] ? 0 : 1;
+      }
+      if (x < w - 1) {
+        sx += gx[i + 1]!;
+        sy += gy[i + 1]!;
+        n += hole[i + 1] ? 0 : 1;
+      }
+      hx[i] = sx;
+      hy[i] = sy;
+      hn[i] = n;
+    }
+  }
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = y * w + x;
       if (hole[i]) continue;
-      let sx = 0;
-      let sy = 0;
-      let n = 0;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          const j = yy * w + xx;
-          if (hole[j]) continue;
-          sx += gx[j]!;
-          sy += gy[j]!;
-          n++;
-        }
+      let sx = hx[i]!;
+      let sy = hy[i]!;
+      let n = hn[i]!;
+      if (y > 0) {
+        sx += hx[i - w]!;
+        sy += hy[i - w]!;
+        n += hn[i - w]!;
+      }
+      if (y < h - 1) {
+        sx += hx[i + w]!;
+        sy += hy[i + w]!;
+        n += hn[i + w]!;
       }
       img[i * CH + 4] = sx / n;
       img[i * CH + 5] = sy / n;
@@ -138,38 +162,52 @@ function addFeatures(w: number, h: number, img: Float32Array, hole: Uint8Array):
 export function downsample(fine: Level): Level {
   const w = (fine.w + 1) >> 1;
   const h = (fine.h + 1) >> 1;
+  const fw = fine.w;
+  const fimg = fine.img;
   const img = new Float32Array(w * h * CH);
   const hole = new Uint8Array(w * h);
   const excluded = new Uint8Array(w * h);
-  const sum = new Float64Array(CH);
   let holes = 0;
   for (let y = 0; y < h; y++) {
+    const fy = 2 * y;
+    const down = fy + 1 < fine.h;
     for (let x = 0; x < w; x++) {
-      let n = 0;
-      let isHole = 0;
-      let isExcl = 0;
-      sum.fill(0);
-      for (let dy = 0; dy < 2; dy++) {
-        const fy = 2 * y + dy;
-        if (fy >= fine.h) continue;
-        for (let dx = 0; dx < 2; dx++) {
-          const fx = 2 * x + dx;
-          if (fx >= fine.w) continue;
-          const fi = fy * fine.w + fx;
-          isHole |= fine.hole[fi]!;
-          isExcl |= fine.excluded[fi]!;
-          for (let c = 0; c < CH; c++) sum[c] = sum[c]! + fine.img[fi * CH + c]!;
-          n++;
-        }
-      }
+      const fx = 2 * x;
+      const right = fx + 1 < fw;
+      // Children in the order (0,0), (1,0), (0,1), (1,1), those inside the level only.
+      const a = fy * fw + fx;
+      const b = right ? a + 1 : -1;
+      const c = down ? a + fw : -1;
+      const d = right && down ? a + fw + 1 : -1;
       const i = y * w + x;
+      let isHole = fine.hole[a]!;
+      let isExcl = fine.excluded[a]!;
+      if (b >= 0) {
+        isHole |= fine.hole[b]!;
+        isExcl |= fine.excluded[b]!;
+      }
+      if (c >= 0) {
+        isHole |= fine.hole[c]!;
+        isExcl |= fine.excluded[c]!;
+      }
+      if (d >= 0) {
+        isHole |= fine.hole[d]!;
+        isExcl |= fine.excluded[d]!;
+      }
+      excluded[i] = isExcl;
       if (isHole) {
         hole[i] = 1;
         holes++;
-      } else {
-        for (let c = 0; c < CH; c++) img[i * CH + c] = sum[c]! / n;
+        continue;
       }
-      excluded[i] = isExcl;
+      const n = 1 + (b >= 0 ? 1 : 0) + (c >= 0 ? 1 : 0) + (d >= 0 ? 1 : 0);
+      for (let ch = 0; ch < CH; ch++) {
+        let sum = fimg[a * CH + ch]!;
+        if (b >= 0) sum += fimg[b * CH + ch]!;
+        if (c >= 0) sum += fimg[c * CH + ch]!;
+        if (d >= 0) sum += fimg[d * CH + ch]!;
+        img[i * CH + ch] = sum / n;
+      }
     }
   }
   return { w, h, img, hole, excluded, holeList: listOnes(hole, holes) };
