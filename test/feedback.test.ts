@@ -34,6 +34,31 @@ describe('models/feedback sampler mirror', () => {
       expect(lv.slice(0, -1).map(([t]) => Math.round(t))).toEqual(s.timesteps.map((t) => Math.round(t)));
     }
   });
+
+  it('lands where the core lands for a fixed model, step by step (deterministic schedulers, eps and v)', () => {
+    const noise = [0.5, -0.2, 0.1, 0.9];
+    const model = (x: Float32Array, t: number) => x.map((v) => 0.3 * v + 0.1 + t / 2000);
+    const py = execFileSync(PY, ['-c', [
+      'import sys, json, torch; sys.path.insert(0, sys.argv[1]); import sampler as S',
+      'out = {}',
+      'for pred in ("epsilon", "v_prediction"):',
+      '  for n in ("euler", "ddim", "dpmpp-2m"):',
+      '    sp = S.Sampler(S.Schedule(), n, 6, pred)',
+      `    x = sp.initial(torch.tensor(${JSON.stringify(noise)}, dtype=torch.float64))`,
+      '    for i in range(6):',
+      '      x, _ = sp.step(x, i, 0.3 * sp.model_input(x, i) + 0.1 + sp.timestep(i) / 2000)',
+      '    out[pred + ":" + n] = x.tolist()',
+      'print(json.dumps(out))',
+    ].join('\n'), FB], { encoding: 'utf8' });
+    const want = JSON.parse(py) as Record<string, number[]>;
+    for (const [key, xs] of Object.entries(want)) {
+      const [prediction, name] = key.split(':') as ['epsilon' | 'v_prediction', 'euler'];
+      const s = createSampler({ scheduler: name, steps: 6, schedule: SD_SCHEDULE, prediction });
+      let x = s.initial(Float32Array.from(noise));
+      for (let i = 0; i < 6; i++) x = s.step(x, i, model(s.modelInput(x, i), Math.round(s.timesteps[i]!)), undefined as never).x;
+      xs.forEach((v, k) => expect(x[k]).toBeCloseTo(v, 3));
+    }
+  });
 });
 
 describe('models/feedback/chain.py --config tiny', () => {
