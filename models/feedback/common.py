@@ -38,15 +38,15 @@ CONFIGS = {
         adv=dict(steps=8, batch=4, lr=1e-4, lr_d=2e-4, max_minutes=0.75, adv_weight=0.5),
         accel=dict(steps=12, batch=4, lr=1e-4, max_minutes=0.75, targets=(8, 4), mix=0.5),
         val_cases=2, eval_n=1),
-    # sized for the shared 2-core CPU of the first run (about 30 min of training, then ~6 min of
-    # evaluation through the core); on a GPU or an idle machine raise the minutes, not the code
+    # sized for the shared 2-core CPU of the first run (about 25 min of training after the base,
+    # then ~5 min of evaluation through the core); on a GPU or an idle machine raise the minutes
     "full": dict(
-        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.5, pref_weight=1.0),
-        refl=dict(steps=2000, batch=8, lr=1e-4, max_minutes=8.0, steps_choices=(8, 20), late=0.6, reg=1.0,
+        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.0, pref_weight=1.0),
+        refl=dict(steps=2000, batch=8, lr=1e-4, max_minutes=7.0, steps_choices=(8, 20), late=0.6, reg=1.0,
                   w=dict(aesthetic=1.0, alignment=1.0, coherence=1.0)),
-        adv=dict(steps=2000, batch=8, lr=5e-5, lr_d=1e-4, max_minutes=5.0, adv_weight=0.5),
-        accel=dict(steps=2000, batch=8, lr=1e-4, max_minutes=5.0, targets=(8, 4), mix=0.5),
-        val_cases=8, eval_n=12),
+        adv=dict(steps=2000, batch=8, lr=5e-5, lr_d=1e-4, max_minutes=4.0, adv_weight=0.5),
+        accel=dict(steps=2000, batch=8, lr=1e-4, max_minutes=4.0, targets=(8, 4), mix=0.5),
+        val_cases=6, eval_n=8),
 }
 
 
