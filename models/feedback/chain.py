@@ -69,6 +69,9 @@ def main():
         rec.stage("evaluate", dict(n=args.eval_n or ctx.cfg["eval_n"]), time.time() - te)
     rec.data["wall_s"] = round(time.time() - t0, 1)
     rec.data["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    import resource
+    rec.data["peak_rss_mb"] = dict(python=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                                   children=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))
     rec.save()
     log(f"feedback chain done in {(time.time() - t0) / 60:.1f} min; packs in {os.path.join(args.out, 'packs')}")
 
