@@ -144,20 +144,42 @@ export function vote(
     let a4 = 0;
     let a5 = 0;
     let ws = 0;
+    // Along a coherent run of targets (each matched one pixel right of its left neighbour's
+    // match) all of them put the same source pixel here: add their weights, read the pixel once.
+    let run = -1;
+    let runWeight = 0;
     for (let dy = dyHi; dy >= dyLo; dy--) {
       let p = q - dy * w - dxHi;
       for (let dx = dxHi; dx >= dxLo; dx--) {
         const t = wt[p]!;
-        const si = (nnf[p]! + q - p) * CH;
-        a0 += t * img[si]!;
-        a1 += t * img[si + 1]!;
-        a2 += t * img[si + 2]!;
-        a3 += t * img[si + 3]!;
-        a4 += t * img[si + 4]!;
-        a5 += t * img[si + 5]!;
+        const src = nnf[p]! + q - p;
         ws += t;
         p++;
+        if (src === run) {
+          runWeight += t;
+          continue;
+        }
+        if (run >= 0) {
+          const si = run * CH;
+          a0 += runWeight * img[si]!;
+          a1 += runWeight * img[si + 1]!;
+          a2 += runWeight * img[si + 2]!;
+          a3 += runWeight * img[si + 3]!;
+          a4 += runWeight * img[si + 4]!;
+          a5 += runWeight * img[si + 5]!;
+        }
+        run = src;
+        runWeight = t;
       }
+    }
+    if (run >= 0) {
+      const si = run * CH;
+      a0 += runWeight * img[si]!;
+      a1 += runWeight * img[si + 1]!;
+      a2 += runWeight * img[si + 2]!;
+      a3 += runWeight * img[si + 3]!;
+      a4 += runWeight * img[si + 4]!;
+      a5 += runWeight * img[si + 5]!;
     }
     const o = k * CH;
     if (ws > 0) {
