@@ -66,11 +66,12 @@ export function patchCost(
       const d4 = img[pi + 4]! - img[si + 4]!;
       const d5 = img[pi + 5]! - img[si + 5]!;
       sum += weight[q]! * (d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + FEATURE_WEIGHT * (d4 * d4 + d5 * d5));
+      // Most candidates lose within the first few pixels: stop as soon as this one has.
+      if (sum >= limit) return sum;
       q++;
       pi += CH;
       si += CH;
     }
-    if (sum >= limit) return sum;
   }
   return sum;
 }
