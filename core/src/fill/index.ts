@@ -222,7 +222,7 @@ function distanceWeights(level: Level): Float32Array {
 
 /** Wexler's confidence from the distance into the hole (overwrites `d`). */
 function confidence(d: Float32Array): Float32Array {
-  for (let i = 0; i < d.length; i++) d[i] = Math.pow(GAMMA, -Math.min(d[i]!, 200));
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! === 0 ? 1 : Math.pow(GAMMA, -Math.min(d[i]!, 200));
   return d;
 }
 

@@ -84,70 +84,90 @@ export function baseLevel(
 
 /**
  * Texture features of the known pixels: |dY/dx| and |dY/dy| from known neighbours only (one-sided
- * at the hole's edge), averaged over the known pixels of a 3x3 window.
+ * at the hole's edge), averaged over the known pixels of a 3x3 window. Streams over rows with
+ * three-row ring buffers (luma, gradients, row sums of the 3x3 window), so a large work region
+ * allocates a few rows instead of several full planes.
  */
 function addFeatures(w: number, h: number, img: Float32Array, hole: Uint8Array): void {
-  const luma = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) {
-    luma[i] = 0.299 * img[i * CH]! + 0.587 * img[i * CH + 1]! + 0.114 * img[i * CH + 2]!;
-  }
-  const gx = new Float32Array(w * h);
-  const gy = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
+  const luma = new Float32Array(3 * w);
+  const gx = new Float32Array(3 * w);
+  const gy = new Float32Array(3 * w);
+  // Row sums of the 3x3 window (hole pixels have zero gradients, so only the count needs the mask).
+  const hx = new Float64Array(3 * w);
+  const hy = new Float64Array(3 * w);
+  const hn = new Float64Array(3 * w);
+  const lumaRow = (y: number): void => {
+    const o = (y % 3) * w;
     for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (hole[i]) continue;
-      const l = x > 0 && !hole[i - 1];
-      const r = x < w - 1 && !hole[i + 1];
-      const u = y > 0 && !hole[i - w];
-      const d = y < h - 1 && !hole[i + w];
-      gx[i] = l && r ? Math.abs(luma[i + 1]! - luma[i - 1]!) / 2 : r ? Math.abs(luma[i + 1]! - luma[i]!) : l ? Math.abs(luma[i]! - luma[i - 1]!) : 0;
-      gy[i] = u && d ? Math.abs(luma[i + w]! - luma[i - w]!) / 2 : d ? Math.abs(luma[i + w]! - luma[i]!) : u ? Math.abs(luma[i]! - luma[i - w]!) : 0;
+      const i = (y * w + x) * CH;
+      luma[o + x] = 0.299 * img[i]! + 0.587 * img[i + 1]! + 0.114 * img[i + 2]!;
     }
-  }
-  // The 3x3 mean over known pixels, separably: row sums first (hole pixels have zero gradients,
-  // so only the count needs the mask), then column sums of those.
-  const hx = new Float64Array(w * h);
-  const hy = new Float64Array(w * h);
-  const hn = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
+  };
+  lumaRow(0);
+  for (let y = 0; y <= h; y++) {
+    if (y < h) {
+      if (y + 1 < h) lumaRow(y + 1);
+      const o = (y % 3) * w;
+      const up = ((y + 2) % 3) * w;
+      const dn = ((y + 1) % 3) * w;
+      const row = y * w;
+      for (let x = 0; x < w; x++) {
+        const i = row + x;
+        if (hole[i]) {
+          gx[o + x] = 0;
+          gy[o + x] = 0;
+          continue;
+        }
+        const l = x > 0 && !hole[i - 1];
+        const r = x < w - 1 && !hole[i + 1];
+        const u = y > 0 && !hole[i - w];
+        const d = y < h - 1 && !hole[i + w];
+        const c = luma[o + x]!;
+        gx[o + x] = l && r ? Math.abs(luma[o + x + 1]! - luma[o + x - 1]!) / 2 : r ? Math.abs(luma[o + x + 1]! - c) : l ? Math.abs(c - luma[o + x - 1]!) : 0;
+        gy[o + x] = u && d ? Math.abs(luma[dn + x]! - luma[up + x]!) / 2 : d ? Math.abs(luma[dn + x]! - c) : u ? Math.abs(c - luma[up + x]!) : 0;
+      }
+      for (let x = 0; x < w; x++) {
+        const i = row + x;
+        let sx = gx[o + x]!;
+        let sy = gy[o + x]!;
+        let n = hole[i] ? 0 : 1;
+        if (x > 0) {
+          sx += gx[o + x - 1]!;
+          sy += gy[o + x - 1]!;
+          n += hole[i - 1] ? 0 : 1;
+        }
+        if (x < w - 1) {
+          sx += gx[o + x + 1]!;
+          sy += gy[o + x + 1]!;
+          n += hole[i + 1] ? 0 : 1;
+        }
+        hx[o + x] = sx;
+        hy[o + x] = sy;
+        hn[o + x] = n;
+      }
+    }
+    // Row y - 1 has its rows above and below summed now.
+    const yy = y - 1;
+    if (yy < 0) continue;
+    const o = (yy % 3) * w;
+    const up = ((yy + 2) % 3) * w;
+    const dn = ((yy + 1) % 3) * w;
+    const row = yy * w;
     for (let x = 0; x < w; x++) {
       const i = row + x;
-      let sx = gx[i]!;
-      let sy = gy[i]!;
-      let n = hole[i] ? 0 : 1;
-      if (x > 0) {
-        sx += gx[i - 1]!;
-        sy += gy[i - 1]!;
-        n += hole[i - 1] ? 0 : 1;
-      }
-      if (x < w - 1) {
-        sx += gx[i + 1]!;
-        sy += gy[i + 1]!;
-        n += hole[i + 1] ? 0 : 1;
-      }
-      hx[i] = sx;
-      hy[i] = sy;
-      hn[i] = n;
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
       if (hole[i]) continue;
-      let sx = hx[i]!;
-      let sy = hy[i]!;
-      let n = hn[i]!;
-      if (y > 0) {
-        sx += hx[i - w]!;
-        sy += hy[i - w]!;
-        n += hn[i - w]!;
+      let sx = hx[o + x]!;
+      let sy = hy[o + x]!;
+      let n = hn[o + x]!;
+      if (yy > 0) {
+        sx += hx[up + x]!;
+        sy += hy[up + x]!;
+        n += hn[up + x]!;
       }
-      if (y < h - 1) {
-        sx += hx[i + w]!;
-        sy += hy[i + w]!;
-        n += hn[i + w]!;
+      if (yy < h - 1) {
+        sx += hx[dn + x]!;
+        sy += hy[dn + x]!;
+        n += hn[dn + x]!;
       }
       img[i * CH + 4] = sx / n;
       img[i * CH + 5] = sy / n;
@@ -225,12 +245,26 @@ export function listOnes(flags: Uint8Array, count: number): Int32Array {
  * 0 outside the hole. Hole pixels with no known pixel anywhere get a large value.
  */
 export function holeDistance(level: Level): Float32Array {
-  const { w, h, hole } = level;
+  const { w, h, holeList } = level;
   const big = 1e9;
   const d = new Float32Array(w * h);
-  for (let i = 0; i < d.length; i++) d[i] = hole[i] ? big : 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
+  if (holeList.length === 0) return d;
+  // Hole pixels and their nearest known pixels all lie in the hole's bounding box grown by one:
+  // the passes need not leave it.
+  let bx0 = w;
+  let bx1 = 0;
+  for (let k = 0; k < holeList.length; k++) {
+    const x = holeList[k]! % w;
+    if (x < bx0) bx0 = x;
+    if (x > bx1) bx1 = x;
+  }
+  const X0 = Math.max(0, bx0 - 1);
+  const X1 = Math.min(w - 1, bx1 + 1);
+  const Y0 = Math.max(0, Math.floor(holeList[0]! / w) - 1);
+  const Y1 = Math.min(h - 1, Math.floor(holeList[holeList.length - 1]! / w) + 1);
+  for (let k = 0; k < holeList.length; k++) d[holeList[k]!] = big;
+  for (let y = Y0; y <= Y1; y++) {
+    for (let x = X0; x <= X1; x++) {
       const i = y * w + x;
       let v = d[i]!;
       if (v === 0) continue;
@@ -243,8 +277,8 @@ export function holeDistance(level: Level): Float32Array {
       d[i] = v;
     }
   }
-  for (let y = h - 1; y >= 0; y--) {
-    for (let x = w - 1; x >= 0; x--) {
+  for (let y = Y1; y >= Y0; y--) {
+    for (let x = X1; x >= X0; x--) {
       const i = y * w + x;
       let v = d[i]!;
       if (v === 0) continue;
@@ -257,7 +291,7 @@ export function holeDistance(level: Level): Float32Array {
       d[i] = v;
     }
   }
-  for (let i = 0; i < d.length; i++) d[i] = d[i]! / 3;
+  for (let k = 0; k < holeList.length; k++) d[holeList[k]!] = d[holeList[k]!]! / 3;
   return d;
 }
 
