@@ -498,7 +498,6 @@ def to_fp16(model, keep_fp32_inputs=()):
     `keep_fp32_inputs` (the timestep's sinusoidal features) stays float32 up to the first
     MatMul/Gemm/Conv, where a Cast to float16 is inserted; Resize's scales stay float32 (the
     operator requires it)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     g = model.graph
@@ -538,7 +537,7 @@ def to_fp16(model, keep_fp32_inputs=()):
         if init.data_type == TensorProto.FLOAT and init.name not in keep32:
             arr = numpy_helper.to_array(init).astype(np.float16)
             init.CopyFrom(numpy_helper.from_array(arr, init.name))
-    new_nodes = []
+    new_nodes, casts = [], set()
     for node in g.node:
         inner = id(node) in island or any(o in keep32 for o in node.output)
         if not inner:
@@ -553,7 +552,9 @@ def to_fp16(model, keep_fp32_inputs=()):
                 for i, name in enumerate(node.input):
                     if name in island_out:
                         cast = name + "_fp16"
-                        new_nodes.append(helper.make_node("Cast", [name], [cast], to=TensorProto.FLOAT16, name=cast))
+                        if cast not in casts:
+                            casts.add(cast)
+                            new_nodes.append(helper.make_node("Cast", [name], [cast], to=TensorProto.FLOAT16, name=cast))
                         node.input[i] = cast
         new_nodes.append(node)
     del g.node[:]
@@ -561,8 +562,8 @@ def to_fp16(model, keep_fp32_inputs=()):
     for v in list(g.input) + list(g.output):
         if v.type.tensor_type.elem_type == TensorProto.FLOAT and v.name not in keep_fp32_inputs:
             v.type.tensor_type.elem_type = TensorProto.FLOAT16
-    del g.value_info[:]
-    return onnx.shape_inference.infer_shapes(model) if model.ByteSize() < 2**31 - 2**24 else model
+    del g.value_info[:]  # float32 shapes recorded by the exporter; onnxruntime infers its own
+    return model
 
 
 def save_onnx(model, path, external_above):
@@ -583,26 +584,45 @@ def save_onnx(model, path, external_above):
     return {"file": os.path.basename(path), "external_data": data if external else None, "weight_bytes": weight_bytes}
 
 
-def export_component(name, module, cfg, path, fp16, external_above, tmp_root):
+def torch_export(module, args, path, inputs, outputs, axes):
+    kwargs = export_kwargs()
+    try:
+        torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                          opset_version=OPSET, do_constant_folding=True, **kwargs)
+    except Exception as err:  # a torch without the TorchScript exporter: try the dynamo one
+        if "dynamo" not in kwargs:
+            raise
+        print(f"  TorchScript exporter failed ({type(err).__name__}: {str(err)[:200]}); trying dynamo=True", file=sys.stderr)
+        torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                          opset_version=18, dynamo=True, external_data=True)
+
+
+def export_component(name, module, cfg, path, fp16, external_above, tmp_root, fp16_path=None):
+    """Exports one module to `path` (float16 if `fp16`); with `fp16_path`, also a float16 copy
+    converted from the same export (one trace for both packs)."""
     import onnx
+    from onnx import numpy_helper
 
     inputs, outputs, axes = SPECS[name]
     args = dummy_inputs(name, cfg)
     with tempfile.TemporaryDirectory(dir=tmp_root, prefix=f"sd15-{name}-") as tmp:
         raw = os.path.join(tmp, "model.onnx")
         with torch.no_grad():
-            torch.onnx.export(module, args, raw, input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                              opset_version=OPSET, do_constant_folding=True, **export_kwargs())
+            torch_export(module, args, raw, inputs, outputs, axes)
         model = onnx.load(raw)  # with its external data (torch writes one file per tensor above 2 GB)
     for init in model.graph.initializer:
         # onnx keeps small tensors in typed fields; raw_data everywhere makes sizes easy to count.
         if not init.raw_data and init.data_type == onnx.TensorProto.FLOAT:
-            from onnx import numpy_helper
             init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init), init.name))
-    if fp16:
-        model = to_fp16(model, keep_fp32_inputs=("timestep",) if name == "unet" else ())
+    keep = ("timestep",) if name == "unet" else ()
     model.producer_name = "byteedit make_sd15_pack.py"
-    return save_onnx(model, path, external_above)
+    if fp16:
+        model = to_fp16(model, keep_fp32_inputs=keep)
+    info = save_onnx(model, path, external_above)
+    if fp16_path:
+        del model  # saving moved the weights out of the proto: reload them from the file
+        info["fp16"] = save_onnx(to_fp16(onnx.load(path), keep_fp32_inputs=keep), fp16_path, external_above)
+    return info
 
 
 # --- reference outputs ----------------------------------------------------------------------
@@ -665,6 +685,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="pack folder to write (not inside the repository: packs are never committed)")
     ap.add_argument("--fp16", action="store_true", help="float16 weights and I/O (for GPU rows)")
+    ap.add_argument("--fp16-out", help="also write a float16 pack here, converted from the same export as the float32 --out")
     ap.add_argument("--width-div", type=int, default=1, help="divide every width by N (8: tiny CI variant)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--native", type=int, default=512, help="resolution.native in pack.json (model input side)")
@@ -690,23 +711,49 @@ def main(argv=None):
     if a.save_state:
         torch.save({k: m.state_dict() for k, m in models.items()}, a.save_state)
 
-    root = os.path.abspath(a.out)
-    os.makedirs(root, exist_ok=True)
-    tmp_root = os.environ.get("TMPDIR") or os.path.dirname(root)
-    vocab_size = write_tokenizer(root)
+    roots = [(os.path.abspath(a.out), a.fp16)]
+    if a.fp16_out:
+        if a.fp16:
+            raise SystemExit("--fp16-out goes with a float32 --out (without --fp16)")
+        roots.append((os.path.abspath(a.fp16_out), True))
+    for root, _ in roots:
+        os.makedirs(root, exist_ok=True)
+    tmp_root = os.environ.get("TMPDIR") or os.path.dirname(roots[0][0])
     files = {}
     wanted = a.components.split(",")
     for name in COMPONENTS:
         if name not in wanted:
             continue
         t = time.time()
-        files[name] = export_component(name, models[name], cfg, os.path.join(root, name, "model.onnx"), a.fp16, a.external_above, tmp_root)
+        rel = os.path.join(name, "model.onnx")
+        files[name] = export_component(name, models[name], cfg, os.path.join(roots[0][0], rel), a.fp16, a.external_above, tmp_root,
+                                       os.path.join(roots[1][0], rel) if a.fp16_out else None)
         files[name]["seconds"] = round(time.time() - t, 1)
-        print(f"  {name}: {files[name]['weight_bytes'] / 1e6:.1f} MB weights{' (external data)' if files[name]['external_data'] else ''}, {files[name]['seconds']} s",
-              file=sys.stderr)
+        print(f"  {name}: {files[name]['weight_bytes'] / 1e6:.1f} MB weights{' (external data)' if files[name]['external_data'] else ''}"
+              + (" + float16 copy" if a.fp16_out else "") + f", {files[name]['seconds']} s", file=sys.stderr)
         models[name] = None  # free each module once exported
 
-    tag = ("" if a.width_div == 1 else f"-w{a.width_div}") + ("-fp16" if a.fp16 else "")
+    for root, fp16 in roots:
+        vocab_size = write_tokenizer(root)
+        write_manifest(root, cfg, a, fp16)
+        info = {
+            "generator": "models/tools/make_sd15_pack.py",
+            "random_weights": True,
+            "tokenizer": f"synthetic: CLIP byte symbols + toy merges ({vocab_size} tokens), ids of the special tokens as in CLIP",
+            "seed": a.seed, "width_div": a.width_div, "fp16": fp16, "native": a.native,
+            "params": counts, "weights_sha256": hashes,
+            "files": {k: (v.get("fp16", v) if fp16 and not a.fp16 else {kk: vv for kk, vv in v.items() if kk != "fp16"}) for k, v in files.items()},
+            "torch": torch.__version__, "opset": OPSET,
+            "wall_time_s": round(time.time() - t_start, 1), "peak_rss_mb": peak_rss_mb(),
+        }
+        with open(os.path.join(root, "build_info.json"), "w", encoding="utf-8") as f:
+            json.dump(info, f, indent=2)
+            f.write("\n")
+        print(f"wrote {root} in {info['wall_time_s']} s (peak RSS {info['peak_rss_mb']:.0f} MB)", file=sys.stderr)
+
+
+def write_manifest(root, cfg, a, fp16):
+    tag = ("" if a.width_div == 1 else f"-w{a.width_div}") + ("-fp16" if fp16 else "")
     pack = {
         "schema": "byteedit.pack/1",
         "name": f"sd15-shaped-random{tag}",
@@ -715,7 +762,7 @@ def main(argv=None):
         "description": ("RANDOM WEIGHTS, not a model: the shapes of Stable Diffusion 1.5 inpainting "
                         f"(UNet {'/'.join(map(str, cfg.unet_channels))}, CLIP-L-shaped text encoder width {cfg.text_width}, "
                         f"SD VAE {'/'.join(map(str, cfg.vae_channels))}) with seeded random weights and a synthetic tokenizer, "
-                        "for benchmarks. Outputs are noise. Generated by models/tools/make_sd15_pack.py."),
+                        f"{'float16, ' if fp16 else ''}for benchmarks. Outputs are noise. Generated by models/tools/make_sd15_pack.py."),
         "license": "CC0-1.0 (random weights generated by models/tools/make_sd15_pack.py)",
         "components": {
             "tokenizer": {"type": "clip-bpe", "vocab": "tokenizer/vocab.json", "merges": "tokenizer/merges.txt",
@@ -733,19 +780,6 @@ def main(argv=None):
     with open(os.path.join(root, "pack.json"), "w", encoding="utf-8") as f:
         json.dump(pack, f, indent=2)
         f.write("\n")
-    info = {
-        "generator": "models/tools/make_sd15_pack.py",
-        "random_weights": True,
-        "tokenizer": f"synthetic: CLIP byte symbols + toy merges ({vocab_size} tokens), ids of the special tokens as in CLIP",
-        "seed": a.seed, "width_div": a.width_div, "fp16": a.fp16, "native": a.native,
-        "params": counts, "weights_sha256": hashes, "files": files,
-        "torch": torch.__version__, "opset": OPSET,
-        "wall_time_s": round(time.time() - t_start, 1), "peak_rss_mb": peak_rss_mb(),
-    }
-    with open(os.path.join(root, "build_info.json"), "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=2)
-        f.write("\n")
-    print(f"wrote {root} in {info['wall_time_s']} s (peak RSS {info['peak_rss_mb']:.0f} MB)", file=sys.stderr)
 
 
 if __name__ == "__main__":
