@@ -1,4 +1,8 @@
 import { patchMatchFill, type FillHooks } from '../src/fill/index';
+import { patchCost, randomField, sweep, type Field } from '../src/fill/nnf';
+import { baseLevel, CH, onionFill, sourceCentres, targetCentres, type Level } from '../src/fill/pyramid';
+import { seedState } from '../src/fill/random';
+import { vote, voteScratch } from '../src/fill/vote';
 import { createImage, createMask, type Mask, type RgbaImage } from '../src/image/image';
 import { SdkError } from '../src/util/errors';
 
@@ -201,5 +205,93 @@ describe('patchMatchFill', () => {
     expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { patchSize: 6 }))).toBe('invalid_argument');
     expect(await codeOf(patchMatchFill(img, box(32, 32, 0, 0, 32, 32)))).toBe('invalid_argument');
     expect(await codeOf(patchMatchFill(img, box(32, 32, 4, 4, 4, 4), { iterations: 0 }))).toBe('invalid_argument');
+  });
+});
+
+describe('patchMatchFill internals', () => {
+  /** A level, its targets and sources, and a random field on it, as patchMatchFill builds them. */
+  function setup(seed: number) {
+    const w = 72;
+    const h = 60;
+    const r = 3;
+    const mask = box(w, h, 20, 18, 26, 22);
+    const input = damaged(texture(w, h), mask);
+    const level = baseLevel(input.data, w, mask.data, null, { x: 0, y: 0, w, h });
+    onionFill(level);
+    const src = sourceCentres(level, r);
+    const tgt = targetCentres(level, r);
+    const weight = new Float32Array(w * h);
+    for (let i = 0; i < weight.length; i++) weight[i] = level.hole[i] ? 0.3 : 1;
+    const field: Field = {
+      nnf: new Int32Array(w * h),
+      cost: new Float32Array(w * h),
+      isTarget: tgt.isTarget,
+      targets: tgt.list,
+      valid: src.valid,
+      validList: src.list,
+      weight,
+      columnsA: new Float64Array(2 * r + 1),
+      columnsB: new Float64Array(2 * r + 1),
+    };
+    randomField(field, seedState(seed));
+    return { level, field, r, w, h };
+  }
+
+  function directCost(level: Level, field: Field, r: number, p: number): number {
+    const { w, h } = level;
+    const px = p % w;
+    const py = (p - px) / w;
+    return patchCost(level.img, field.weight, w, p, field.nnf[p]!, Math.max(-r, -px), Math.min(r, w - 1 - px), Math.max(-r, -py), Math.min(r, h - 1 - py), Infinity);
+  }
+
+  it('leaves every target with the cost of its match, also where a coherent run shortcuts the sum', () => {
+    const { level, field, r } = setup(7);
+    let rng = seedState(1);
+    const n = field.targets.length;
+    for (const dir of [1, -1, 1] as const) {
+      rng = sweep(level, field, r, dir, 0, n, 16, 8, rng);
+      let worst = 0;
+      for (const p of field.targets) {
+        const want = directCost(level, field, r, p);
+        worst = Math.max(worst, Math.abs(field.cost[p]! - want) / Math.max(1, want));
+      }
+      expect(worst).toBeLessThan(1e-5);
+    }
+    // The sweeps improved the random field, and most targets now continue their left neighbour's match.
+    let coherent = 0;
+    for (const p of field.targets) if (field.isTarget[p - 1] && field.nnf[p] === field.nnf[p - 1]! + 1) coherent++;
+    expect(coherent).toBeGreaterThan(n / 4);
+  });
+
+  it('votes each hole pixel to the weighted mean of what the covering matches put there', () => {
+    const { level, field, r, w, h } = setup(3);
+    const conf = new Float32Array(w * h).fill(1);
+    for (const q of level.holeList) conf[q] = 0.5 + (q % 7) / 14;
+    // Make runs of coherent matches, which the vote folds together.
+    for (const p of field.targets) if (field.isTarget[p - 1] && p % 3 !== 0 && field.valid[field.nnf[p - 1]! + 1]) field.nnf[p] = field.nnf[p - 1]! + 1;
+    // Reference: scatter every target's patch into accumulators.
+    const acc = new Float64Array(w * h * CH);
+    const sum = new Float64Array(w * h);
+    for (const p of field.targets) {
+      const px = p % w;
+      const py = (p - px) / w;
+      for (let dy = -r; dy <= r; dy++) {
+        for (let dx = -r; dx <= r; dx++) {
+          if (px + dx < 0 || px + dx >= w || py + dy < 0 || py + dy >= h) continue;
+          const q = p + dy * w + dx;
+          if (!level.hole[q]) continue;
+          const s = field.nnf[p]! + dy * w + dx;
+          const wt = conf[p]! + 1e-30;
+          for (let c = 0; c < CH; c++) acc[q * CH + c]! += wt * level.img[s * CH + c]!;
+          sum[q]! += wt;
+        }
+      }
+    }
+    vote(level, field, r, conf, voteScratch(level), -1);
+    let worst = 0;
+    for (const q of level.holeList) {
+      for (let c = 0; c < CH; c++) worst = Math.max(worst, Math.abs(level.img[q * CH + c]! - acc[q * CH + c]! / sum[q]!));
+    }
+    expect(worst).toBeLessThan(1e-3);
   });
 });
