@@ -24,7 +24,7 @@ import { vote, voteBest, voteScratch } from './vote';
 export interface FillOptions {
   /** Odd patch side in pixels, 3..31 (default 7). */
   patchSize?: number;
-  /** Search-and-vote iterations per pyramid level, 1..100 (default 5; the finest level of a pyramid runs 40 %). */
+  /** Search-and-vote iterations per pyramid level, 1..100 (default 5; the finest level of a pyramid runs 40 %, the next 60 %). */
   iterations?: number;
   /** PRNG seed; the same seed, image and mask give the same pixels (default 0). */
   seed?: number;
@@ -58,6 +58,11 @@ const LOCAL_RADIUS = 64;
 const FINE_RADIUS = 16;
 /** Share of `iterations` run at the finest level of a pyramid (it costs 4x the next level). */
 const FINE_SHARE = 0.4;
+/**
+ * Share run at the level just above the finest when there are coarser ones (it costs 4x the
+ * level above it, and starts from their field): 3 of 5 by default, same quality on models/photos.
+ */
+const NEXT_SHARE = 0.6;
 /** Stop halving once the hole is at most this many patch radii thick. */
 const DEPTH_IN_RADII = 2;
 
@@ -209,9 +214,14 @@ function maxOf(a: Float32Array): number {
   return m;
 }
 
-/** Iterations at level i (0 = finest): all at coarse levels (and a single level), fewer at the finest. */
+/**
+ * Iterations at level i (0 = finest): all at the coarsest levels (and a single level), fewer at
+ * the finest and the one above it.
+ */
 function itersAt(i: number, count: number, t: Tuning): number {
-  return i === 0 && count > 1 ? Math.max(1, Math.ceil(t.iterations * FINE_SHARE)) : t.iterations;
+  if (i === 0 && count > 1) return Math.max(1, Math.ceil(t.iterations * FINE_SHARE));
+  if (i === 1 && count > 2) return Math.max(1, Math.ceil(t.iterations * NEXT_SHARE));
+  return t.iterations;
 }
 
 function distanceWeights(level: Level): Float32Array {
