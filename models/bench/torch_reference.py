@@ -179,16 +179,17 @@ def main():
     torch.set_grad_enabled(False)
     cfg = sd.Config(a.width_div)
     timer = Timer(device)
-    rows = [bench_size(a, cfg, s, device, dtype, timer) for s in (a.size or [512])]
     machine = {
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else None, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load": " ".join(f"{v:.2f}" for v in os.getloadavg()),
     }
-    result = {"machine": machine, "rows": rows, "fill": None}
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(result, f, indent=2)
+    rows = []
+    for size in a.size or [512]:
+        rows.append(bench_size(a, cfg, size, device, dtype, timer))
+        if a.json:  # after every size, so that a run cut short keeps what it measured
+            with open(a.json, "w") as f:
+                json.dump({"machine": machine, "rows": rows, "fill": None}, f, indent=2)
     for r in rows:
         print(f"| {r['pack']} | {r['device']} {r['dtype']} | {r['size']}² | {r['steps']} | {r['coldMs']:.0f} ms | {r['warmMs']:.1f} / {r['warmMinMs']:.1f} ms | "
               f"{r['stepMs']:.1f} ms | {r['unetCallMs']:.2f} ms ({r['unetInput']}) | {r['peakRssMb']:.0f} MB RSS"
