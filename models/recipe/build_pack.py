@@ -610,7 +610,7 @@ def main():
     manifest = {
         "schema": "byteedit.pack/1",
         "name": "byteedit-small",
-        "version": "0.1.0",
+        "version": "0.1.1",
         "kind": "trained",
         "description": ("Small text-conditioned inpainting pack trained by models/recipe/build_pack.py "
                         f"(config {args.config}) on openclipart clip art and procedural shapes; for clip art "
