@@ -114,6 +114,10 @@ def verdicts(table):
                     oracle=[round(oracle(base20), 3), round(oracle(r8), 3)],
                     heldout_coherence=[base20["heldout"]["coherence"], r8["heldout"]["coherence"]],
                     met=bool(oracle(r8) >= oracle(base20) and (r8["heldout"]["coherence"] or 0) >= (base20["heldout"]["coherence"] or 0))))
+    # a difference smaller than two standard errors of the oracle score is noise at these n
+    n = max(1, base20["n_edit"] + base20["n_erase"])
+    for v in out:
+        v["significant"] = bool(abs(v["oracle"][1] - v["oracle"][0]) > 2 * (2 * 0.25 / n) ** 0.5)  # SE of a difference of two rates, p = 0.5
     return out
 
 
@@ -163,7 +167,8 @@ def model_card(work, info, table, meta, folder):
               markdown(table), "", "Checks (issue 11, 'done when'; computed from the table):", ""]
     for v in verdicts(table):
         lines.append(f"- {v['check']}: oracle {v['oracle'][0]} → {v['oracle'][1]}, held-out coherence "
-                     f"{num(v['heldout_coherence'][0])} → {num(v['heldout_coherence'][1])}: **{'met' if v['met'] else 'not met'}**")
+                     f"{num(v['heldout_coherence'][0])} → {num(v['heldout_coherence'][1])}: **{'met' if v['met'] else 'not met'}** "
+                     f"({'outside' if v['significant'] else 'within'} two standard errors of the oracle score at this n)")
     sel = st.get("accel", {}).get("selection", [])
     if sel:
         lines += ["", "## Schedule selection (PyTorch, validation cases at 128 px, seeds disjoint from the table's)", "",
