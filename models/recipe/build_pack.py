@@ -38,8 +38,8 @@ from tokenizer import WordTokenizer, build_vocab  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 CONFIGS = {
-    # sized for an otherwise idle 2-core CPU with OpenBLAS (UNet step ~0.5 s at batch 32) so that
-    # `full` ends inside 90 minutes; `max_minutes` caps each stage in case the machine is slower or
+    # sized for a 2-core CPU with OpenBLAS and one torch thread (UNet step 0.65-0.85 s at batch 32) so
+    # that `full` ends inside 90 minutes; `max_minutes` caps each stage in case the machine is slower or
     # shared (the cap is recorded in build_info.json when hit, and the learning rate still decays)
     "full": dict(size=128, clips=2400, vocab=1500, max_len=16,
                  vae=dict(steps=1200, batch=16, crop=64, lr=2e-3, max_minutes=7),
