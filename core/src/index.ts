@@ -9,6 +9,7 @@ export * from './image/codecs';
 export { resizeImage, resizeMask } from './image/resize';
 export { cropImage, cropMask, padImage, pasteImage, growMask, featherMask } from './image/ops';
 export { colorMatch, compositeThroughMask, rgbToLab, labToRgb } from './image/color';
+export { toHalf, fromHalf, float32ToHalfArray, halfToFloat32Array } from './util/float16';
 export * from './plan/plan';
 export * from './packs/manifest';
 export { loadPack, type LoadedPack } from './packs/load';

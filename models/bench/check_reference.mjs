@@ -33,38 +33,8 @@ if (!values.pack || !values.reference) {
   process.exit(2);
 }
 
-// float32 <-> float16 bit patterns (round to nearest even), for packs with float16 I/O.
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-function toHalf(v) {
-  f32[0] = v;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >> shift;
-    if ((mant >> (shift - 1)) & 1 && (mant & ((1 << (shift - 1)) - 1) || h & 1)) h++;
-    return sign | h;
-  }
-  let h = sign | (e << 10) | (mant >> 13);
-  if (mant & 0x1000 && (mant & 0xfff || h & 1)) h++;
-  return h;
-}
-function fromHalf(h) {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+// float16 tensors: the core's IEEE half conversions (the same ones its runtime uses)
+const { toHalf, fromHalf } = core;
 
 function readArray(dir, spec) {
   const buf = readFileSync(join(dir, spec.file));
