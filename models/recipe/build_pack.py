@@ -20,7 +20,7 @@ import time
 from collections import Counter
 
 # OpenMP threads that spin while waiting collapse when another process shares the cores (a UNet
-# step went from 0.5 s to 5 s on 2 cores with one other job): make them sleep instead
+# step went from 0.5 s to 5 s on 2 cores beside 2-3 other jobs): make them sleep instead
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import cv2  # noqa: E402
@@ -524,7 +524,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(REPO, ".cache", "byteedit-recipe"))
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads (0 = half the cores, at least 1: measured on 2 cores, one thread kept "
-                         "0.65-1.4 s per UNet step whatever else ran, two threads 0.5 s alone but 1.5-5 s beside another job)")
+                         "0.65-1.4 s per UNet step whatever else ran, two threads 0.5 s alone but 1.5-5 s beside other jobs)")
     ap.add_argument("--resume", action="store_true",
                     help="reuse trained stages saved under CACHE/checkpoints-CONFIG (re-export / re-assemble without retraining)")
     args = ap.parse_args()
