@@ -17,7 +17,8 @@ const REPO = resolve(__dirname, '..');
 const PY = '/usr/bin/python3';
 const FB = join(REPO, 'models', 'feedback');
 
-interface Row { label: string; steps: number; color_acc: number; shape_acc: number; erase_clean: number; ms_mean: number; train: Record<string, number | null>; heldout: Record<string, number | null> }
+interface Row { label: string; steps: number; color_acc: number; shape_acc: number; erase_clean: number; ms_mean: number; train: Record<string, number | null>; heldout: Record<string, number | null>;
+  n_erase: number; erase_mae: number; erase_mae_by_case: Record<string, number> }
 
 describe('models/feedback sampler mirror', () => {
   it('takes the same timesteps and noise levels as the core for every scheduler it trains with', () => {
@@ -67,16 +68,13 @@ describe('models/feedback/chain.py --config tiny', () => {
   const bad = ['not json', '{"schema":"byteedit.preference/2"}', JSON.stringify({ schema: 'byteedit.preference/1', time: 'yesterday' })];
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'byteedit-feedback-'));
-    execFileSync(PY, [join(REPO, 'models', 'recipe', 'build_pack.py'), '--config', 'tiny', '--out', join(dir, 'base'), '--cache', join(dir, 'cache')], {
-      stdio: 'inherit',
-      timeout: 20 * 60_000,
-    });
     // the committed example, plus lines that must be reported and skipped
     cpSync(join(FB, 'examples', 'pref'), join(dir, 'prefs', 'pref'), { recursive: true });
     copyFileSync(join(FB, 'examples', 'preferences.jsonl'), join(dir, 'prefs', 'p.jsonl'));
     appendFileSync(join(dir, 'prefs', 'p.jsonl'), bad.join('\n') + '\n');
-    const r = spawnSync(PY, [join(FB, 'chain.py'), '--config', 'tiny', '--cache', join(dir, 'cache'), '--base-pack', join(dir, 'base'),
-      '--out', join(dir, 'work'), '--preferences', join(dir, 'prefs', 'p.jsonl')], { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20 });
+    // from scratch, one command: the tiny base (build_pack.py) and then every stage on it
+    const r = spawnSync(PY, [join(FB, 'chain.py'), '--config', 'tiny', '--build-base', '--cache', join(dir, 'cache'),
+      '--out', join(dir, 'work'), '--preferences', join(dir, 'prefs', 'p.jsonl')], { encoding: 'utf8', timeout: 40 * 60_000, maxBuffer: 64 << 20 });
     log = `${r.stdout}\n${r.stderr}`;
     process.stdout.write(log.split('\n').slice(-40).join('\n') + '\n');
     if (r.status !== 0) throw new Error(`chain.py failed (${r.status}): ${r.stderr.slice(-2000)}`);
@@ -104,7 +102,7 @@ describe('models/feedback/chain.py --config tiny', () => {
   });
 
   it('exports packs with the base layout, version 0.2.0 and a changed UNet', () => {
-    const base = JSON.parse(readFileSync(join(dir, 'base', 'pack.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const base = JSON.parse(readFileSync(join(dir, 'work', 'base', 'pack.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     const m = validateManifest(JSON.parse(readFileSync(join(dir, 'work', 'packs', 'byteedit-small', 'pack.json'), 'utf8')));
     expect(m.version).toBe('0.2.0');
     expect(m.defaults.steps).toBe(8);
@@ -114,7 +112,16 @@ describe('models/feedback/chain.py --config tiny', () => {
     const four = validateManifest(JSON.parse(readFileSync(join(dir, 'work', 'packs', 'byteedit-small-4step', 'pack.json'), 'utf8')));
     expect(four.defaults.steps).toBe(4);
     const unet = (p: string) => readFileSync(join(dir, 'work', 'packs', p, 'unet', 'model.onnx'));
-    expect(unet('feedback').equals(unet('base'))).toBe(false);
+    // ReFL keeps its best checkpoint on the validation cases, which may be where it started
+    const info = JSON.parse(readFileSync(join(dir, 'work', 'feedback_info.json'), 'utf8')) as {
+      stages: Record<string, { steps: number; selected_step: number; validation_curve: { step: number }[] }>;
+    };
+    const refl = info.stages.refl!;
+    expect(refl.validation_curve.map((v) => v.step)).toContain(0);
+    expect(refl.validation_curve.map((v) => v.step)).toContain(refl.steps);
+    expect(refl.validation_curve.map((v) => v.step)).toContain(refl.selected_step);
+    expect(unet('feedback').equals(unet('base'))).toBe(refl.selected_step === 0);
+    expect(unet('byteedit-small').equals(unet('base'))).toBe(false);
     expect(readFileSync(join(dir, 'work', 'packs', 'byteedit-small', 'MODEL_CARD.md'), 'utf8')).toContain('Ablation, measured through the TypeScript core');
   });
 
@@ -125,6 +132,11 @@ describe('models/feedback/chain.py --config tiny', () => {
       for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeGreaterThanOrEqual(0);
       for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeLessThanOrEqual(1);
       expect(r.ms_mean).toBeGreaterThan(0);
+      // pixel-level coherence against the truth: every erase case scored, the mean is theirs
+      const errs = Object.values(r.erase_mae_by_case);
+      expect(errs).toHaveLength(r.n_erase);
+      for (const e of errs) expect(e).toBeGreaterThan(0);
+      expect(r.erase_mae).toBeCloseTo(errs.reduce((a, b) => a + b, 0) / errs.length, 2);
       for (const k of ['aesthetic', 'alignment_edit', 'coherence']) {
         expect(typeof r.train[k]).toBe('number');
         expect(typeof r.heldout[k]).toBe('number');

@@ -2,6 +2,7 @@
 """The feedback-learning recipe in one command: rewards -> refl -> adv -> accel -> export ->
 evaluation through the TypeScript core (ablation table + model card).
 
+    /usr/bin/python3 models/feedback/chain.py --config tiny --build-base --cache CACHE --out WORK   # from scratch
     /usr/bin/python3 models/feedback/chain.py --config tiny --cache CACHE --out WORK
     /usr/bin/python3 models/feedback/chain.py --config full --base-cache /path/checkpoints-full \
         --cache CLIPART_CACHE --base-pack BASE_PACK --out WORK
@@ -15,6 +16,7 @@ same WORK folder. docs/feedback.md has the details.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -27,13 +29,27 @@ from common import log
 def main():
     ap = C.common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
     ap.add_argument("--base-pack", default=None, help="base pack folder whose pack.json is the template (default: the committed one)")
+    ap.add_argument("--build-base", action="store_true",
+                    help="from scratch: first train the base with models/recipe/build_pack.py --config BASECONFIG "
+                         "--cache CACHE --out OUT/base (its stages are cached in CACHE/checkpoints-BASECONFIG; "
+                         "with --resume they are reused), then run the chain on it")
     ap.add_argument("--resume", action="store_true", help="reuse stage outputs already in OUT")
     ap.add_argument("--eval-n", type=int, default=None, help="held-out cases per kind for the core evaluation (default: config)")
     ap.add_argument("--no-eval", action="store_true", help="stop after the export")
     args = C.finish_args(ap.parse_args())
+    t0 = time.time()
+    if args.build_base:
+        if args.base_diffusers:
+            sys.exit("--build-base trains our own base; it does not combine with --base-diffusers")
+        base_out = os.path.join(args.out, "base")
+        cmd = [sys.executable, os.path.join(C.REPO, "models", "recipe", "build_pack.py"), "--config", args.base_config,
+               "--cache", args.cache, "--out", base_out] + (["--resume"] if args.resume else [])
+        log("base: " + " ".join(cmd))
+        subprocess.run(cmd, check=True)
+        args.base_pack = args.base_pack or base_out
+        args.base_cache = os.path.join(args.cache, f"checkpoints-{args.base_config}")
     C.setup_threads(args.threads)
     torch.manual_seed(C.SEED)
-    t0 = time.time()
     dev = C.device()
     log(f"feedback chain: config {args.config}, base {args.base_cache} -> {args.out} on {dev}")
     ctx = C.context(args, dev)

@@ -34,19 +34,20 @@ CONFIGS = {
     "tiny": dict(  # CI: every stage runs, briefly (test/feedback.test.ts)
         rewards=dict(steps=20, batch=8, lr=1e-3, max_minutes=0.4, pref_weight=1.0),
         refl=dict(steps=10, batch=4, lr=1e-4, max_minutes=0.75, steps_choices=(8, 20), late=0.6, reg=1.0,
-                  w=dict(aesthetic=1.0, alignment=1.0, coherence=1.0)),
-        adv=dict(steps=8, batch=4, lr=1e-4, lr_d=2e-4, max_minutes=0.75, adv_weight=0.5),
+                  w=dict(aesthetic=0.5, alignment=1.0, coherence=1.0), val_every=5, val_steps=8),
+        adv=dict(steps=8, batch=4, lr=1e-4, lr_d=2e-4, max_minutes=0.75, adv_weight=0.5, val_every=4, val_steps=8),
         accel=dict(steps=12, batch=4, lr=1e-4, max_minutes=0.75, targets=(8, 4), mix=0.5),
         val_cases=2, eval_n=1),
-    # sized for the shared 2-core CPU of the first run (about 25 min of training after the base,
-    # then ~5 min of evaluation through the core); on a GPU or an idle machine raise the minutes
+    # sized for an idle 2-core CPU (about 35 min of training after the base, then ~15 min of
+    # evaluation through the core at n = 32); on a GPU raise the minutes, the code does not change.
+    # Aesthetic weighs half: at 1.0 it pulled against alignment in the second full run (docs/feedback.md).
     "full": dict(
-        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.0, pref_weight=1.0),
-        refl=dict(steps=2000, batch=8, lr=1e-4, max_minutes=7.0, steps_choices=(8, 20), late=0.6, reg=1.0,
-                  w=dict(aesthetic=1.0, alignment=1.0, coherence=1.0)),
-        adv=dict(steps=2000, batch=8, lr=5e-5, lr_d=1e-4, max_minutes=4.0, adv_weight=0.5),
-        accel=dict(steps=2000, batch=8, lr=1e-4, max_minutes=4.0, targets=(8, 4), mix=0.5),
-        val_cases=6, eval_n=8),
+        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.5, pref_weight=1.0),
+        refl=dict(steps=2000, batch=8, lr=1e-4, max_minutes=14.0, steps_choices=(8, 20), late=0.6, reg=1.0,
+                  w=dict(aesthetic=0.5, alignment=1.0, coherence=1.0), val_every=40, val_steps=8),
+        adv=dict(steps=2000, batch=8, lr=5e-5, lr_d=1e-4, max_minutes=6.0, adv_weight=0.5, val_every=40, val_steps=8),
+        accel=dict(steps=2000, batch=8, lr=1e-4, max_minutes=6.0, targets=(8, 4), mix=0.5),
+        val_cases=16, eval_n=32),
 }
 
 
@@ -244,15 +245,17 @@ class RewardSet(torch.nn.Module):
         return torch.tensor([self.tok.encode(p) for p in prompts], dtype=torch.long, device=dev)
 
     def embed(self, x):
-        return self.it(F.interpolate(x, size=(B.ALIGN_R, B.ALIGN_R), mode="area"))
+        if x.shape[-1] != B.ALIGN_R or x.shape[-2] != B.ALIGN_R:
+            x = F.interpolate(x, size=(B.ALIGN_R, B.ALIGN_R), mode="area")
+        return self.it(x)
 
     def coherence_logits(self, x, m):
         xs = F.interpolate(x, size=(B.COH_R, B.COH_R), mode="area")
         ms = (F.interpolate(m, size=(B.COH_R, B.COH_R), mode="area") > 0.5).float()
         return self.coh(xs, ms), ms
 
-    def forward(self, x, m, prompts, coherence=True):
-        e = self.embed(x)
+    def forward(self, x, m, prompts, coherence=True, subject=False):
+        e = self.embed(subject_crop(x, m) if subject else x)
         aes = self.head(e).squeeze(-1)
         align = (e * self.tt(self.ids(prompts, x.device))).sum(-1)
         out = dict(aesthetic=aes, alignment=align)
@@ -261,6 +264,30 @@ class RewardSet(torch.nn.Module):
             pf = (torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)
             out["coherence"] = 1 - pf
         return out
+
+
+def subject_crop(x, m, size=None):
+    """The core's reward framing (core/src/rewards/onnx-rewards.ts `subjectCrop`): a square around
+    the mask's bounds, 1.25x their longer side plus a small margin, clamped inside the image, resized
+    to the image tower's resolution. Differentiable in x. The core ranks candidates and the
+    evaluation scores results on this crop, so ReFL optimises the rewards as they are measured
+    (the first full run scored whole images in training and lost alignment on the crops)."""
+    size = size or B.ALIGN_R
+    n, _, h, w = x.shape
+    out = []
+    for i in range(n):
+        ys, xs = torch.nonzero(m[i, 0] > 0.5, as_tuple=True)
+        if len(ys) == 0:
+            out.append(F.interpolate(x[i:i + 1], size=(size, size), mode="bilinear", align_corners=False))
+            continue
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        side = min(max(h, w), round(max(y1 - y0, x1 - x0) * 1.25) + max(2, w // 32))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        left = int(round(max(0, min(w - side, cx - side / 2))))
+        top = int(round(max(0, min(h - side, cy - side / 2))))
+        crop = x[i:i + 1, :, top:top + side, left:left + side]
+        out.append(F.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False))
+    return torch.cat(out)
 
 
 def freeze(mod):

@@ -26,8 +26,39 @@ import steps as T
 from common import log
 
 
+def checkpoint_selector(ctx, rs, c, label):
+    """Validation during a stage: every `val_every` steps (and at the start and the end) sample the
+    validation cases with the core's sampler at `val_steps` steps, score them with the oracle and
+    the `train` rewards (steps.selection_key) and keep a copy of the best weights. The stage then
+    returns the best checkpoint, which may be its starting point: a reward that rises while the
+    validation oracle falls is reward hacking, and this is where it is stopped."""
+    vc = T.val_cases(ctx, ctx.cfg["val_cases"])
+    state = dict(best=None, curve=[])
+
+    def check(step, un):
+        r = T.validate(ctx, un, vc, T.SCHEDULER, c.get("val_steps", 8), [("train", rs)])
+        key = T.selection_key(r)
+        state["curve"].append(dict(step=step, key=round(key, 4), score=round(r["score"], 4), color_acc=r["color_acc"],
+                                   shape_acc=r["shape_acc"], erase_clean=r["erase_clean"],
+                                   **{k: round(v, 4) for k, v in r["train"].items()}))
+        log(f"{label} validation at step {step}: key {key:.4f} " + " ".join(f"{k} {v}" for k, v in state["curve"][-1].items() if k not in ("step", "key")))
+        check.last = step
+        if state["best"] is None or key > state["best"][0]:
+            state["best"] = (key, step, copy.deepcopy(un.state_dict()))
+        un.train()
+
+    def finish(un):
+        key, step, sd = state["best"]
+        un.load_state_dict(sd)
+        return dict(selected_step=step, selected_key=round(key, 4), validation_curve=state["curve"],
+                    val_cases=len(vc[0]), val_steps=c.get("val_steps", 8))
+
+    return check, finish
+
+
 def train_feedback(ctx, un, rs, c, label, seed, extra=None):
-    """The ReFL loop; `extra(step, comp, b)` adds a loss term (the adversarial stage)."""
+    """The ReFL loop; `extra(step, comp, b)` adds a loss term (the adversarial stage). Returns the
+    best checkpoint on the validation cases (checkpoint_selector), not necessarily the last."""
     rng = np.random.default_rng(seed)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -35,6 +66,10 @@ def train_feedback(ctx, un, rs, c, label, seed, extra=None):
     opt = torch.optim.AdamW(make.parameters(), lr=c["lr"], weight_decay=0.0)
     scales = T.reward_scales(ctx, rs)
     w = c.get("w", ctx.cfg["refl"]["w"])
+    check, finish = checkpoint_selector(ctx, rs, c, label)
+    every = c.get("val_every", 50)
+    with torch.no_grad():
+        check(0, un)
     t0, step, hit, avg = time.time(), 0, False, {}
     for step in range(c["steps"]):
         for grp in opt.param_groups:
@@ -61,9 +96,18 @@ def train_feedback(ctx, un, rs, c, label, seed, extra=None):
         if C.time_up(t0, c["max_minutes"]):
             hit = True
             break
+        if (step + 1) % every == 0 and step + 1 < c["steps"]:
+            with torch.no_grad():
+                check(step + 1, un)
+    s_per_step = round((time.time() - t0) / (step + 1), 3)
+    if check.last != step + 1:
+        with torch.no_grad():
+            check(step + 1, un)
     C.freeze(un)
+    sel = finish(un)
+    log(f"{label}: kept the weights of step {sel['selected_step']} of {step + 1} (validation key {sel['selected_key']})")
     return dict(steps=step + 1, batch=c["batch"], hit_time_cap=hit, lr=c["lr"], reward_weights=w, reward_scales=scales,
-                final_avg={k: round(v, 4) for k, v in avg.items()}, s_per_step=round((time.time() - t0) / (step + 1), 3))
+                final_avg={k: round(v, 4) for k, v in avg.items()}, s_per_step=s_per_step, **sel)
 
 
 def run(ctx, args, rec, rs_train, rs_held):

@@ -36,13 +36,13 @@ def reward_scales(ctx, rs, n=32):
     recs = [procedural_record(rng, ctx.clips, ctx.texture_pool, ctx.size) for _ in range(n)]
     imgs = np.stack([r["chosen"] for r in recs] + [r["rejected"][0] for r in recs])
     m = torch.from_numpy(np.stack([r["mask"] for r in recs] * 2).astype(np.float32))[:, None].to(ctx.dev)
-    sc = rs(C.to_t(imgs).to(ctx.dev), m, [r["prompt"] for r in recs] * 2)
+    sc = rs(C.to_t(imgs).to(ctx.dev), m, [r["prompt"] for r in recs] * 2, subject=True)
     return {k: max(1e-3, float(v.std())) for k, v in sc.items()}
 
 
 def reward_loss(rs, comp, b, w, scales):
     """-(weighted sum of normalised rewards); alignment counts for edits with a prompt only."""
-    sc = rs(comp, b["m"], b["prompts"])
+    sc = rs(comp, b["m"], b["prompts"], subject=True)
     has_text = (~b["erase"]).float()
     r = (w["aesthetic"] * sc["aesthetic"] / scales["aesthetic"]
          + w["alignment"] * sc["alignment"] * has_text / scales["alignment"]
@@ -117,9 +117,16 @@ def validate(ctx, un, vc, scheduler, steps, rs_list):
             clean.append(O.judge_erase(out, c)["clean"])
     res = dict(color_acc=float(np.mean(col)), shape_acc=float(np.mean(shp)), erase_clean=float(np.mean(clean)))
     for label, rs in rs_list:
-        sc = rs(comp, b["m"], b["prompts"])
+        sc = rs(comp, b["m"], b["prompts"], subject=True)
         ed = ~b["erase"]
         res[label] = dict(aesthetic=float(sc["aesthetic"].mean()), alignment_edit=float(sc["alignment"][ed].mean()),
                           coherence=float(sc["coherence"].mean()))
     res["score"] = 0.25 * (res["color_acc"] + res["shape_acc"]) + 0.5 * res["erase_clean"]
     return res
+
+
+def selection_key(r, label="train"):
+    """How stages 2-3 pick their checkpoint on the validation cases: the oracle score first, then
+    the stage-1 `train` rewards (alignment of edits + coherence) to break ties. Never the held-out
+    reward model, never the core evaluation's cases."""
+    return r["score"] + 0.05 * (r[label]["alignment_edit"] + r[label]["coherence"])

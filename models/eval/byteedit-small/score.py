@@ -3,7 +3,8 @@
 
 Usage: /usr/bin/python3 models/eval/byteedit-small/score.py CASES_DIR RESULTS_JSON
 Reads RESULTS_JSON (a list of {run, steps, file, ms, alignment?, coherence?}) and prints one JSON
-object with a row per step count.
+object with a row per step count. `erase_mae`: mean absolute error (0-255, RGB) inside the mask
+between an erase result and the true background the case was drawn on (CASE-bg.png).
 """
 import json
 import os
@@ -27,7 +28,7 @@ def main():
         mask = np.asarray(Image.open(os.path.join(cases_dir, c["id"] + "-mask.png"))) > 127
         out = np.asarray(Image.open(r["file"]).convert("RGB"))
         case = dict(mask=mask, bg_colors=c["bg_colors"], color=c["color"], shape=c["shape"], object_area=c["object_area"])
-        row = by_steps.setdefault(r["steps"], dict(color=[], shape=[], found=[], clean=[], keep=[], ms=[], align=[], coh_edit=[], coh_erase=[]))
+        row = by_steps.setdefault(r["steps"], dict(color=[], shape=[], found=[], clean=[], keep=[], ms=[], align=[], coh_edit=[], coh_erase=[], erase_mae=[]))
         # pixels farther from the mask than 10 % of its longest side (beyond the core's grow + feather) must be byte-identical
         ys, xs = np.nonzero(mask)
         grow = int(np.ceil(0.1 * max(xs.max() - xs.min(), ys.max() - ys.min()))) + 2
@@ -45,6 +46,12 @@ def main():
                 row["coh_edit"].append(r["coherence"])
         else:
             row["clean"].append(O.judge_erase(out, case)["clean"])
+            # pixel-level coherence against the truth: the erase case knows the background behind the object
+            bg = os.path.join(cases_dir, c["id"] + "-bg.png")
+            if os.path.exists(bg):
+                truth = np.asarray(Image.open(bg).convert("RGB")).astype(np.float32)
+                row["erase_mae"].append(float(np.abs(out.astype(np.float32) - truth)[mask].mean()))
+                row.setdefault("erase_mae_by_case", {})[c["id"]] = round(row["erase_mae"][-1], 3)
             if "coherence" in r:
                 row["coh_erase"].append(r["coherence"])
     summary = {}
@@ -54,7 +61,8 @@ def main():
                                shape_acc=mean(row["shape"]), object_found=mean(row["found"]), erase_clean=mean(row["clean"]),
                                unmasked_identical=mean(row["keep"]), ms_mean=round(float(np.mean(row["ms"])), 1),
                                ms_p90=round(float(np.percentile(row["ms"], 90)), 1), alignment_edit=mean(row["align"]),
-                               coherence_edit=mean(row["coh_edit"]), coherence_erase=mean(row["coh_erase"]))
+                               coherence_edit=mean(row["coh_edit"]), coherence_erase=mean(row["coh_erase"]),
+                               erase_mae=mean(row["erase_mae"]), erase_mae_by_case=row.get("erase_mae_by_case", {}))
     print(json.dumps(summary, indent=1))
 
 
