@@ -127,7 +127,7 @@ describe('models/feedback/chain.py --config tiny', () => {
 
   it('writes the ablation table from runs through the core, held-out reward model included', () => {
     const t = JSON.parse(readFileSync(join(dir, 'work', 'ablation.json'), 'utf8')) as { rows: Row[] };
-    expect(t.rows.map((r) => `${r.label}@${r.steps}`)).toHaveLength(7);
+    expect(t.rows.map((r) => `${r.label}@${r.steps}`)).toHaveLength(8);
     for (const r of t.rows) {
       for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeGreaterThanOrEqual(0);
       for (const v of [r.color_acc, r.shape_acc, r.erase_clean]) expect(v).toBeLessThanOrEqual(1);

@@ -32,6 +32,7 @@ ROWS = [
     ("base", "base", 8),
     ("base", "base", 4),
     ("+ feedback fine-tuning (ReFL)", "feedback", 20),
+    ("+ feedback fine-tuning (ReFL)", "feedback", 8),
     ("+ adversarial coherence", "adversarial", 20),
     ("accelerated (0.2.0)", "byteedit-small", 8),
     ("accelerated, 4-step pack", "byteedit-small-4step", 4),
@@ -121,21 +122,23 @@ def verdicts(table):
     mae = lambda r: r.get("erase_mae") if r.get("erase_mae") is not None else float("inf")  # noqa: E731
     out = []
 
-    def check(text, r, strict):
+    def check(text, r, strict, base=base20):
         better = (lambda a, b: a > b) if strict else (lambda a, b: a >= b)
         # the same erase cases in both rows: the paired difference of the error, its standard error, and wins
-        ids = sorted(set(base20.get("erase_mae_by_case", {})) & set(r.get("erase_mae_by_case", {})))
-        d = np.array([r["erase_mae_by_case"][k] - base20["erase_mae_by_case"][k] for k in ids])
+        ids = sorted(set(base.get("erase_mae_by_case", {})) & set(r.get("erase_mae_by_case", {})))
+        d = np.array([r["erase_mae_by_case"][k] - base["erase_mae_by_case"][k] for k in ids])
         paired = (dict(mean=round(float(d.mean()), 2), se=round(float(d.std(ddof=1) / np.sqrt(len(d))), 2),
                        lower_in=int((d < 0).sum()), n=len(d)) if len(d) > 1 else None)
-        return dict(check=text, oracle=[round(oracle(base20), 3), round(oracle(r), 3)], erase_mae_paired=paired,
-                    heldout_coherence=[base20["heldout"]["coherence"], r["heldout"]["coherence"]],
-                    erase_mae=[base20.get("erase_mae"), r.get("erase_mae")],
-                    met=bool(better(oracle(r), oracle(base20)) and better(r["heldout"]["coherence"] or 0, base20["heldout"]["coherence"] or 0)),
-                    met_truth=bool(better(oracle(r), oracle(base20)) and better(-mae(r), -mae(base20))))
+        return dict(check=text, oracle=[round(oracle(base), 3), round(oracle(r), 3)], erase_mae_paired=paired,
+                    heldout_coherence=[base["heldout"]["coherence"], r["heldout"]["coherence"]],
+                    erase_mae=[base.get("erase_mae"), r.get("erase_mae")],
+                    met=bool(better(oracle(r), oracle(base)) and better(r["heldout"]["coherence"] or 0, base["heldout"]["coherence"] or 0)),
+                    met_truth=bool(better(oracle(r), oracle(base)) and better(-mae(r), -mae(base))))
 
     for lab in ("+ feedback fine-tuning (ReFL)", "+ adversarial coherence"):
         out.append(check(f"{lab} vs base at 20 steps: oracle (colour, shape, erase) and coherence", get(lab, 20), True))
+    out.append(check("+ feedback fine-tuning (ReFL) vs base at 8 steps: oracle and coherence", get("+ feedback fine-tuning (ReFL)", 8), True,
+                     base=get("base", 8)))
     out.append(check("accelerated at 8 steps at least as good as base at 20 (oracle and coherence)", get("accelerated (0.2.0)", 8), False))
     # a difference smaller than two standard errors of the oracle score is noise at these n
     n = max(1, base20["n_edit"] + base20["n_erase"])
