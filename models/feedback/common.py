@@ -271,7 +271,7 @@ def subject_crop(x, m, size=None):
     the mask's bounds, 1.25x their longer side plus a small margin, clamped inside the image, resized
     to the image tower's resolution. Differentiable in x. The core ranks candidates and the
     evaluation scores results on this crop, so ReFL optimises the rewards as they are measured
-    (the first full run scored whole images in training and lost alignment on the crops)."""
+    (the second full run scored whole images in training and lost alignment on the crops)."""
     size = size or B.ALIGN_R
     n, _, h, w = x.shape
     out = []
