@@ -90,6 +90,14 @@ def distill_loss(ctx, student, teacher, b, n_student, n_teacher, g, rng):
 # ---------------------------------------------------------------- validation (PyTorch)
 
 def val_cases(ctx, n):
+    """The validation cases (drawn and encoded once per context; every stage reads the same ones)."""
+    memo = ctx.__dict__.setdefault("_val_cases", {})
+    if n not in memo:
+        memo[n] = _draw_val_cases(ctx, n)
+    return memo[n]
+
+
+def _draw_val_cases(ctx, n):
     cases = D.eval_cases(n, size=ctx.size, seed=C.VAL_SEED, texture_pool=ctx.texture_pool)
     prompts = [c["prompt"] if c["kind"] == "edit" else D.ERASE_PROMPT for c in cases]
     b = C.batch_from(ctx, np.stack([c["image"] for c in cases]), np.stack([c["mask"] for c in cases]), prompts,

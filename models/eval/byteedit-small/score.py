@@ -28,7 +28,7 @@ def main():
         mask = np.asarray(Image.open(os.path.join(cases_dir, c["id"] + "-mask.png"))) > 127
         out = np.asarray(Image.open(r["file"]).convert("RGB"))
         case = dict(mask=mask, bg_colors=c["bg_colors"], color=c["color"], shape=c["shape"], object_area=c["object_area"])
-        row = by_steps.setdefault(r["steps"], dict(color=[], shape=[], found=[], clean=[], keep=[], ms=[], align=[], coh_edit=[], coh_erase=[], erase_mae=[]))
+        row = by_steps.setdefault(r["steps"], dict(color=[], shape=[], found=[], clean=[], keep=[], ms=[], align=[], coh_edit=[], coh_erase=[], erase_mae={}))
         # pixels farther from the mask than 10 % of its longest side (beyond the core's grow + feather) must be byte-identical
         ys, xs = np.nonzero(mask)
         grow = int(np.ceil(0.1 * max(xs.max() - xs.min(), ys.max() - ys.min()))) + 2
@@ -50,8 +50,7 @@ def main():
             bg = os.path.join(cases_dir, c["id"] + "-bg.png")
             if os.path.exists(bg):
                 truth = np.asarray(Image.open(bg).convert("RGB")).astype(np.float32)
-                row["erase_mae"].append(float(np.abs(out.astype(np.float32) - truth)[mask].mean()))
-                row.setdefault("erase_mae_by_case", {})[c["id"]] = round(row["erase_mae"][-1], 3)
+                row["erase_mae"][c["id"]] = float(np.abs(out.astype(np.float32) - truth)[mask].mean())
             if "coherence" in r:
                 row["coh_erase"].append(r["coherence"])
     summary = {}
@@ -62,7 +61,8 @@ def main():
                                unmasked_identical=mean(row["keep"]), ms_mean=round(float(np.mean(row["ms"])), 1),
                                ms_p90=round(float(np.percentile(row["ms"], 90)), 1), alignment_edit=mean(row["align"]),
                                coherence_edit=mean(row["coh_edit"]), coherence_erase=mean(row["coh_erase"]),
-                               erase_mae=mean(row["erase_mae"]), erase_mae_by_case=row.get("erase_mae_by_case", {}))
+                               erase_mae=mean(list(row["erase_mae"].values())),
+                               erase_mae_by_case={k: round(v, 3) for k, v in row["erase_mae"].items()})
     print(json.dumps(summary, indent=1))
 
 
