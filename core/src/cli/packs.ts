@@ -39,17 +39,21 @@ export function formatBytes(n: number): string {
 
 function formatEta(s: number | null): string {
   if (s === null || !Number.isFinite(s)) return '';
-  if (s < 90) return ` eta ${Math.ceil(s)}s`;
-  if (s < 5400) return ` eta ${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+  const t = Math.ceil(s);
+  if (t < 90) return ` eta ${t}s`;
+  if (t < 5400) return ` eta ${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
   return ` eta ${(s / 3600).toFixed(1)}h`;
 }
 
-/** A byte-level bar: the shared ProgressBar counts steps, so feed it per-mille and put bytes in the label. */
-function drawPull(bar: ProgressBar, p: PullProgress): void {
-  const frac = p.total > 0 ? p.done / p.total : 0;
+/**
+ * A byte-level bar: the shared ProgressBar counts steps, so it gets per-mille and the bytes, speed and
+ * the byte-rate ETA go in the label (the bar's own elapsed-time ETA is off for pulls).
+ */
+export function pullBarArgs(p: PullProgress): [done: number, of: number, label: string] {
+  const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
   const speed = p.bytesPerSecond > 0 ? ` ${formatBytes(p.bytesPerSecond)}/s` : '';
   const of = p.totalKnown ? formatBytes(p.total) : `${formatBytes(p.total)}+`;
-  bar.update(Math.round(frac * 1000), 1000, `${formatBytes(p.done)} of ${of}, files ${p.filesDone}/${p.filesTotal}${speed}${formatEta(p.etaSeconds)}`);
+  return [Math.round(frac * 1000), 1000, `${formatBytes(p.done)} of ${of}, files ${p.filesDone}/${p.filesTotal}${speed}${formatEta(p.etaSeconds)}`];
 }
 
 function looksLikePath(ref: string): boolean {
@@ -114,7 +118,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         jobs = Number(values.jobs);
         if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) bad(`--jobs must be an integer from 1 to 16, got ${values.jobs}`);
       }
-      const bar = new ProgressBar(process.stderr);
+      const bar = new ProgressBar(process.stderr, { eta: false });
       const controller = new AbortController();
       const onSigint = (): void => controller.abort();
       process.once('SIGINT', onSigint);
@@ -124,7 +128,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         if (e.type === 'verifying') bar.done();
       };
       try {
-        const r = await pullPack(n, { cacheDir, concurrency: jobs, onnxCheck: onnx, signal: controller.signal, onProgress: (p) => drawPull(bar, p), onEvent });
+        const r = await pullPack(n, { cacheDir, concurrency: jobs, onnxCheck: onnx, signal: controller.signal, onProgress: (p) => bar.update(...pullBarArgs(p)), onEvent });
         bar.done();
         if (r.alreadyPresent) io.out(`${n} is already downloaded: ${r.folder}\n`);
         else {
