@@ -18,7 +18,7 @@ const PY = '/usr/bin/python3';
 const FB = join(REPO, 'models', 'feedback');
 
 interface Row { label: string; steps: number; color_acc: number; shape_acc: number; erase_clean: number; ms_mean: number; train: Record<string, number | null>; heldout: Record<string, number | null>;
-  n_erase: number; erase_mae: number; erase_mae_by_case: Record<string, number> }
+  n_edit: number; n_erase: number; erase_mae: number; erase_mae_by_case: Record<string, number>; heldout_coherence_by_case: Record<string, number> }
 
 describe('models/feedback sampler mirror', () => {
   it('takes the same timesteps and noise levels as the core for every scheduler it trains with', () => {
@@ -98,6 +98,15 @@ describe('models/feedback/chain.py --config tiny', () => {
     for (const k of ['rewards', 'refl', 'adv', 'accel', 'export', 'evaluate']) expect(s[k]?.wall_s).toBeGreaterThan(0);
     expect((s.refl as { steps: number }).steps).toBeGreaterThan(0);
     expect((s.rewards as { heldout: { val: { pair_accuracy: number } } }).heldout.val.pair_accuracy).toBeGreaterThanOrEqual(0);
+    // the coherence AUC comes from its own held-out cases (100 on tiny), with a standard error that says how far to trust it
+    for (const set of ['train', 'heldout'] as const) {
+      const v = (s.rewards as Record<string, { val: { coherence_auc: number; coherence_auc_se: number; n_coherence_cases: number } }>)[set]!.val;
+      expect(v.n_coherence_cases).toBe(100);
+      expect(v.coherence_auc).toBeGreaterThanOrEqual(0);
+      expect(v.coherence_auc).toBeLessThanOrEqual(1);
+      expect(v.coherence_auc_se).toBeGreaterThanOrEqual(0);
+      expect(v.coherence_auc_se).toBeLessThan(0.1);
+    }
     expect(info().hardware.cpu.length).toBeGreaterThan(0);
   });
 
@@ -141,6 +150,19 @@ describe('models/feedback/chain.py --config tiny', () => {
         expect(typeof r.train[k]).toBe('number');
         expect(typeof r.heldout[k]).toBe('number');
       }
+      // the held-out coherence of every run, for the paired comparison
+      const coh = Object.values(r.heldout_coherence_by_case);
+      expect(coh).toHaveLength(r.n_edit + r.n_erase);
+      expect(r.heldout.coherence).toBeCloseTo(coh.reduce((a, b) => a + b, 0) / coh.length, 3);
+    }
+    const checks = (JSON.parse(readFileSync(join(dir, 'work', 'ablation.json'), 'utf8')) as {
+      checks: { heldout_coherence_paired: { n: number; se: number } | null; erase_mae_paired: { n: number } | null }[];
+    }).checks;
+    expect(checks).toHaveLength(4);
+    for (const c of checks) {
+      expect(c.heldout_coherence_paired?.n).toBe(t.rows[0]!.n_edit + t.rows[0]!.n_erase);
+      // a paired standard error needs two cases: the tiny config has one erase per row
+      expect(c.erase_mae_paired?.n ?? null).toBe(t.rows[0]!.n_erase > 1 ? t.rows[0]!.n_erase : null);
     }
   });
 

@@ -32,7 +32,7 @@ VAL_SEED = 3 * 10**9  # validation cases for schedule selection; the core evalua
 # Every stage is capped in minutes as well as steps (the cap is recorded when hit), like the base recipe.
 CONFIGS = {
     "tiny": dict(  # CI: every stage runs, briefly (test/feedback.test.ts)
-        rewards=dict(steps=20, batch=8, lr=1e-3, max_minutes=0.4, pref_weight=1.0),
+        rewards=dict(steps=20, batch=8, lr=1e-3, max_minutes=0.4, pref_weight=1.0, coh_val=100),
         refl=dict(steps=10, batch=4, lr=1e-4, max_minutes=0.75, steps_choices=(8, 20), late=0.6, reg=1.0,
                   w=dict(aesthetic=0.5, alignment=1.0, coherence=1.0), val_every=5, val_steps=8),
         adv=dict(steps=8, batch=4, lr=1e-4, lr_d=2e-4, max_minutes=0.75, adv_weight=0.5, val_every=4, val_steps=8),
@@ -42,7 +42,7 @@ CONFIGS = {
     # evaluation through the core at n = 32); on a GPU raise the minutes, the code does not change.
     # Aesthetic weighs half: at 1.0 it pulled against alignment in the second full run (docs/feedback.md).
     "full": dict(
-        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.5, pref_weight=1.0),
+        rewards=dict(steps=600, batch=24, lr=1e-3, max_minutes=2.5, pref_weight=1.0, coh_val=400),
         refl=dict(steps=2000, batch=8, lr=1e-4, max_minutes=14.0, steps_choices=(8, 20), late=0.6, reg=1.0,
                   w=dict(aesthetic=0.5, alignment=1.0, coherence=1.0), val_every=40, val_steps=8),
         adv=dict(steps=2000, batch=8, lr=5e-5, lr_d=1e-4, max_minutes=6.0, adv_weight=0.5, val_every=40, val_steps=8),

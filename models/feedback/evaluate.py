@@ -85,6 +85,9 @@ def run_pack(work, folder, steps, n, python, rescore=False):
                               alignment_edit=mean([get(r).get("alignment") for r in ed]),
                               # eval-pack reports mean P(filled); the table shows 1 - P(filled), higher is better
                               coherence=mean([None if get(r).get("coherence") is None else 1 - get(r)["coherence"] for r in rs]))
+        # per case, for the paired comparison in the checks (the same cases in every row)
+        row["heldout_coherence_by_case"] = {r["run"]: round(1 - r["extra"][HELD]["coherence"], 6) for r in rs
+                                            if r.get("extra", {}).get(HELD, {}).get("coherence") is not None}
         rows[st] = row
     return rows, report
 
@@ -122,14 +125,19 @@ def verdicts(table):
     mae = lambda r: r.get("erase_mae") if r.get("erase_mae") is not None else float("inf")  # noqa: E731
     out = []
 
+    def paired(key, r, base, digits):
+        """The same cases in both rows: mean paired difference (row − base), its standard error, and
+        in how many cases the row is lower / higher."""
+        ids = sorted(set(base.get(key, {})) & set(r.get(key, {})))
+        d = np.array([r[key][k] - base[key][k] for k in ids])
+        return (dict(mean=round(float(d.mean()), digits), se=round(float(d.std(ddof=1) / np.sqrt(len(d))), digits),
+                     lower_in=int((d < 0).sum()), higher_in=int((d > 0).sum()), n=len(d)) if len(d) > 1 else None)
+
     def check(text, r, strict, base=base20):
         better = (lambda a, b: a > b) if strict else (lambda a, b: a >= b)
-        # the same erase cases in both rows: the paired difference of the error, its standard error, and wins
-        ids = sorted(set(base.get("erase_mae_by_case", {})) & set(r.get("erase_mae_by_case", {})))
-        d = np.array([r["erase_mae_by_case"][k] - base["erase_mae_by_case"][k] for k in ids])
-        paired = (dict(mean=round(float(d.mean()), 2), se=round(float(d.std(ddof=1) / np.sqrt(len(d))), 2),
-                       lower_in=int((d < 0).sum()), n=len(d)) if len(d) > 1 else None)
-        return dict(check=text, oracle=[round(oracle(base), 3), round(oracle(r), 3)], erase_mae_paired=paired,
+        return dict(check=text, oracle=[round(oracle(base), 3), round(oracle(r), 3)],
+                    erase_mae_paired=paired("erase_mae_by_case", r, base, 2),
+                    heldout_coherence_paired=paired("heldout_coherence_by_case", r, base, 5),
                     heldout_coherence=[base["heldout"]["coherence"], r["heldout"]["coherence"]],
                     erase_mae=[base.get("erase_mae"), r.get("erase_mae")],
                     met=bool(better(oracle(r), oracle(base)) and better(r["heldout"]["coherence"] or 0, base["heldout"]["coherence"] or 0)),
@@ -162,6 +170,7 @@ def model_card(work, info, table, meta, folder):
              f"base checkpoints `{info.get('base_cache')}`), seed {info.get('seed')}; hardware: {hw.get('cpu')}, {hw.get('cores')} cores, "
              f"torch {hw.get('torch')} ({hw.get('torch_threads')} threads), GPU: {hw.get('gpu') or 'none'}.", "",
              "## Stages (wall time, steps, time cap)", "", "| stage | wall s | steps | time cap hit | notes |", "|---|---|---|---|---|"]
+    after = []
     for name in ("rewards", "refl", "adv", "accel", "export"):
         s = st.get(name)
         if not s:
@@ -172,6 +181,13 @@ def model_card(work, info, table, meta, folder):
                     f"({s['user_lines_skipped']} lines skipped)")
             lines.append(f"| {name} | {s['wall_s']} | {s['train']['steps']} + {s['heldout']['steps']} | "
                          f"{s['train']['hit_time_cap']} / {s['heldout']['hit_time_cap']} | {note} |")
+            measured = os.path.join(work, "rewards-measured.json")
+            if os.path.exists(measured):  # `rewards.py --measure` after the run (more cases than the stage's own validation)
+                mj = json.load(open(measured))
+                after.append(f"Coherence models re-measured by `rewards.py --measure` ({mj['measured']}, {mj['cases']} held-out cases "
+                             "of each kind, AUC ± standard error): " + "; ".join(
+                                 f"{k}: " + ", ".join(f"{lab.replace('_', ' ')} {v['auc']} ± {v['se']}" for lab, v in mj[k].items())
+                                 for k in ("base", "train", "heldout") if k in mj) + ".")
         elif name == "accel":
             lines.append(f"| {name} | {s['wall_s']} | {s['phase8']['steps']} + {s['phase4']['steps']} | "
                          f"{s['phase8']['hit_time_cap']} / {s['phase4']['hit_time_cap']} | choice per step count: {s['choice']} |")
@@ -182,6 +198,8 @@ def model_card(work, info, table, meta, folder):
                     if "selected_step" in s else "")
             lines.append(f"| {name} | {s['wall_s']} | {s['steps']} (batch {s['batch']}) | {s['hit_time_cap']} | "
                          f"{kept}{s['s_per_step']} s/step; final running means {s['final_avg']} |")
+    if after:
+        lines += [""] + after
     lines += ["", "## Ablation, measured through the TypeScript core", "",
               f"`models/feedback/evaluate.py` → `models/eval/byteedit-small/eval-pack.mjs` on {meta['cpu']} ({meta['cores']} cores, "
               f"onnxruntime-node CPU), {meta['date']}, load average {meta['load']}: held-out procedural cases at 512×512 "
@@ -197,7 +215,10 @@ def model_card(work, info, table, meta, folder):
     for v in verdicts(table):
         lines.append(f"- {v['check']}: oracle {v['oracle'][0]} → {v['oracle'][1]} "
                      f"({'outside' if v['significant'] else 'within'} two standard errors of the oracle score at this n); "
-                     f"held-out coherence reward {num(v['heldout_coherence'][0], 4)} → {num(v['heldout_coherence'][1], 4)}: "
+                     f"held-out coherence reward {num(v['heldout_coherence'][0], 4)} → {num(v['heldout_coherence'][1], 4)}"
+                     + (f" (paired difference {v['heldout_coherence_paired']['mean']} ± {v['heldout_coherence_paired']['se']}, "
+                        f"higher in {v['heldout_coherence_paired']['higher_in']} of {v['heldout_coherence_paired']['n']} cases)"
+                        if v.get("heldout_coherence_paired") else "") + f": "
                      f"**{'met' if v['met'] else 'not met'}**; erase error vs truth {num(v['erase_mae'][0], 1)} → "
                      f"{num(v['erase_mae'][1], 1)}" + (f" (paired difference {v['erase_mae_paired']['mean']} ± {v['erase_mae_paired']['se']} "
                      f"standard error, lower in {v['erase_mae_paired']['lower_in']} of {v['erase_mae_paired']['n']} cases)"

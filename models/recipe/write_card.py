@@ -99,7 +99,9 @@ def main():
     w(f"- **Coherence** (`rewards/coherence.onnx` at {man['rewards']['coherence']['resolution']} px): per-pixel logit that a pixel "
       "was filled in; trained with BCE on real images (random mask, all labels 0) vs images whose masked region was pasted from "
       "elsewhere, naively filled (Telea or mean colour), blurred or colour-shifted (labels 1 inside the manipulated region). "
-      f"Held-out AUC of the mean in-mask probability, real vs manipulated: {r['coherence']['heldout_auc_real_vs_filled']}.\n")
+      f"Held-out AUC of the mean in-mask probability, real vs manipulated: {r['coherence']['heldout_auc_real_vs_filled']}"
+      + (f" ± {r['coherence']['heldout_auc_se']} (standard error, {r['coherence']['heldout_cases']} cases).\n"
+         if 'heldout_auc_se' in r['coherence'] else ".\n"))
     w("## How it was built\n")
     w(f"Command: `{info['command']}` (fixed seed {info['seed']}); the output folder was then copied to "
       "models/packs/byteedit-small.\n")
