@@ -110,6 +110,25 @@ describe('models/feedback/chain.py --config tiny', () => {
     expect(info().hardware.cpu.length).toBeGreaterThan(0);
   });
 
+  it('re-measures a finished run\'s coherence models with rewards.py --measure, training nothing', () => {
+    const before = readFileSync(join(dir, 'work', 'rewards.pt'));
+    execFileSync(PY, [join(FB, 'rewards.py'), '--config', 'tiny', '--cache', join(dir, 'cache'), '--out', join(dir, 'work'), '--measure'], { stdio: 'pipe', timeout: 10 * 60_000 });
+    const m = JSON.parse(readFileSync(join(dir, 'work', 'rewards-measured.json'), 'utf8')) as Record<string, Record<string, { auc: number; se: number; fakes: number; reals: number }>> & { cases: number };
+    expect(m.cases).toBe(100);
+    for (const set of ['base', 'train', 'heldout']) {
+      for (const kind of ['feedback_records', 'base_recipe_damage']) {
+        const v = m[set]![kind]!;
+        expect(v.fakes + v.reals).toBe(100);
+        expect(Math.min(v.fakes, v.reals)).toBeGreaterThan(20);
+        expect(v.auc).toBeGreaterThanOrEqual(0);
+        expect(v.auc).toBeLessThanOrEqual(1);
+      }
+    }
+    // the same held-out cases as stage 1's own validation: the same figure for the held-out model
+    expect(m.heldout!.feedback_records!.auc).toBe((info().stages.rewards as { heldout: { val: { coherence_auc: number } } }).heldout.val.coherence_auc);
+    expect(readFileSync(join(dir, 'work', 'rewards.pt')).equals(before)).toBe(true);
+  });
+
   it('exports packs with the base layout, version 0.2.0 and a changed UNet', () => {
     const base = JSON.parse(readFileSync(join(dir, 'work', 'base', 'pack.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     const m = validateManifest(JSON.parse(readFileSync(join(dir, 'work', 'packs', 'byteedit-small', 'pack.json'), 'utf8')));

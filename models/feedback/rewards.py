@@ -144,11 +144,27 @@ def train_set(ctx, nets, rng_seed, clips, user, c, label):
 
 def coherence_val_set(ctx, n):
     """Fixed held-out coherence cases (held-out clip art, their own seed): n records' real/damaged
-    examples. The preference validation's 48 records are too few for an AUC (standard error 0.08:
-    they gave 0.51 for models that score 0.62-0.66 on 400)."""
+    examples, in batches of 100. The preference validation's 48 records are too few for an AUC
+    (standard error 0.08: they gave 0.47-0.52 for models that score 0.64-0.66 on 400)."""
     rng = np.random.default_rng(C.VAL_SEED + 2)
     recs = [procedural_record(rng, ctx.held or ctx.clips, ctx.texture_pool, ctx.size) for _ in range(n)]
     return [coherence_batch(rng, recs[i:i + 100], ctx.texture_pool, "cpu") for i in range(0, n, 100)]
+
+
+@torch.no_grad()
+def coherence_auc(rs, cases, dev, at_coh_r=False):
+    """AUC (± standard error) of the mean in-mask P(filled), damaged vs real, over batches of
+    (image, mask, labels); `at_coh_r`: the batches are already at the coherence net's resolution
+    (build_pack.py's kind). Returns a dict with auc, se and the counts."""
+    ps, fakes = [], []
+    for x, m, y in cases:
+        x, m = x.to(dev), m.to(dev)
+        lg, ms = (rs.coh(x, m), m) if at_coh_r else rs.coherence_logits(x, m)
+        ps.append(((torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)).cpu().numpy())
+        fakes.append((y.flatten(1).amax(1) > 0).cpu().numpy())
+    p, fake = np.concatenate(ps), np.concatenate(fakes)
+    auc, se = B.auc_se(p[fake], p[~fake])
+    return dict(auc=round(auc, 3), se=round(se, 3), fakes=int(fake.sum()), reals=int((~fake).sum()))
 
 
 @torch.no_grad()
@@ -163,15 +179,9 @@ def evaluate(ctx, rs, recs, dev, coh_val):
     names = [f"{s['color']} {s['shape']}" for s in scenes]
     sim = e @ t.t()
     top1 = float(np.mean([names[int(sim[i].argmax())] == names[i] for i in range(40)]))
-    ps, fakes = [], []
-    for x, m, y in coh_val:
-        lg, ms = rs.coherence_logits(x.to(dev), m.to(dev))
-        ps.append(((torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)).cpu().numpy())
-        fakes.append((y.flatten(1).amax(1) > 0).numpy())
-    p, fake = np.concatenate(ps), np.concatenate(fakes)
-    auc, se = B.auc_se(p[fake], p[~fake])
-    return dict(pair_accuracy=round(acc, 3), align_top1_of_40=round(top1, 3), coherence_auc=round(auc, 3),
-                coherence_auc_se=round(se, 3), n_records=len(recs), n_coherence_cases=len(p))
+    coh = coherence_auc(rs, coh_val, dev)
+    return dict(pair_accuracy=round(acc, 3), align_top1_of_40=round(top1, 3), coherence_auc=coh["auc"],
+                coherence_auc_se=coh["se"], n_records=len(recs), n_coherence_cases=coh["fakes"] + coh["reals"])
 
 
 def run(ctx, args, rec):
@@ -221,7 +231,6 @@ def load(out, dev):
     return C.freeze(d["train"].to(dev)), C.freeze(d["heldout"].to(dev))
 
 
-@torch.no_grad()
 def measure(ctx, args):
     """--measure: the coherence AUC (± standard error) of the base pack's, the train and the held-out
     coherence models of an earlier run (WORK/rewards.pt), on the feedback recipe's held-out cases and
@@ -238,19 +247,7 @@ def measure(ctx, args):
         sets = dict(base=C.freeze(C.RewardSet(*[m.to(dev) for m in copy.deepcopy(ctx.base_rewards[:4])], ctx.tok)), **sets)
     out = dict(cases=n, measured=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     for name, rs in sets.items():
-        r = {}
-        for label, cases in (("feedback_records", coh_val), ("base_recipe_damage", base_val)):
-            ps, fakes = [], []
-            for x, m, y in cases:
-                if label == "feedback_records":
-                    lg, ms = rs.coherence_logits(x.to(dev), m.to(dev))
-                else:  # already at COH_R, as build_pack.py trains it
-                    lg, ms = rs.coh(x.to(dev), m.to(dev)), m.to(dev)
-                ps.append(((torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)).cpu().numpy())
-                fakes.append((y.flatten(1).amax(1) > 0).cpu().numpy())
-            p, fake = np.concatenate(ps), np.concatenate(fakes)
-            auc, se = B.auc_se(p[fake], p[~fake])
-            r[label] = dict(auc=round(auc, 3), se=round(se, 3), fakes=int(fake.sum()), reals=int((~fake).sum()))
+        r = dict(feedback_records=coherence_auc(rs, coh_val, dev), base_recipe_damage=coherence_auc(rs, base_val, dev, at_coh_r=True))
         out[name] = r
         log(f"coherence AUC, {name}: " + ", ".join(f"{k} {v['auc']} ± {v['se']}" for k, v in r.items()))
     with open(os.path.join(args.out, "rewards-measured.json"), "w") as f:
