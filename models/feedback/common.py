@@ -249,9 +249,13 @@ class RewardSet(torch.nn.Module):
             x = F.interpolate(x, size=(B.ALIGN_R, B.ALIGN_R), mode="area")
         return self.it(x)
 
+    @staticmethod
+    def at_coh_r(x, m):
+        """Image and mask at the coherence net's resolution (the mask thresholded again)."""
+        return F.interpolate(x, size=(B.COH_R, B.COH_R), mode="area"), (F.interpolate(m, size=(B.COH_R, B.COH_R), mode="area") > 0.5).float()
+
     def coherence_logits(self, x, m):
-        xs = F.interpolate(x, size=(B.COH_R, B.COH_R), mode="area")
-        ms = (F.interpolate(m, size=(B.COH_R, B.COH_R), mode="area") > 0.5).float()
+        xs, ms = self.at_coh_r(x, m)
         return self.coh(xs, ms), ms
 
     def forward(self, x, m, prompts, coherence=True, subject=False):

@@ -151,20 +151,11 @@ def coherence_val_set(ctx, n):
     return [coherence_batch(rng, recs[i:i + 100], ctx.texture_pool, "cpu") for i in range(0, n, 100)]
 
 
-@torch.no_grad()
 def coherence_auc(rs, cases, dev, at_coh_r=False):
-    """AUC (± standard error) of the mean in-mask P(filled), damaged vs real, over batches of
-    (image, mask, labels); `at_coh_r`: the batches are already at the coherence net's resolution
-    (build_pack.py's kind). Returns a dict with auc, se and the counts."""
-    ps, fakes = [], []
-    for x, m, y in cases:
-        x, m = x.to(dev), m.to(dev)
-        lg, ms = (rs.coh(x, m), m) if at_coh_r else rs.coherence_logits(x, m)
-        ps.append(((torch.sigmoid(lg) * ms).flatten(1).sum(1) / ms.flatten(1).sum(1).clamp(min=1)).cpu().numpy())
-        fakes.append((y.flatten(1).amax(1) > 0).cpu().numpy())
-    p, fake = np.concatenate(ps), np.concatenate(fakes)
-    auc, se = B.auc_se(p[fake], p[~fake])
-    return dict(auc=round(auc, 3), se=round(se, 3), fakes=int(fake.sum()), reals=int((~fake).sum()))
+    """build_pack.py's coherence_auc on batches of (image, mask, labels), brought to the coherence
+    net's resolution first unless `at_coh_r` (build_pack.py's own batches already are); rounded."""
+    r = B.coherence_auc(rs.coh, ((x.to(dev), m.to(dev), y) if at_coh_r else (*rs.at_coh_r(x.to(dev), m.to(dev)), y) for x, m, y in cases))
+    return dict(r, auc=round(r["auc"], 3), se=round(r["se"], 3))
 
 
 @torch.no_grad()
@@ -182,6 +173,11 @@ def evaluate(ctx, rs, recs, dev, coh_val):
     coh = coherence_auc(rs, coh_val, dev)
     return dict(pair_accuracy=round(acc, 3), align_top1_of_40=round(top1, 3), coherence_auc=coh["auc"],
                 coherence_auc_se=coh["se"], n_records=len(recs), n_coherence_cases=coh["fakes"] + coh["reals"])
+
+
+def base_reward_set(ctx):
+    """The base pack's reward models as a frozen RewardSet (a copy: ctx.base_rewards stays as loaded)."""
+    return C.freeze(C.RewardSet(*[m.to(ctx.dev) for m in copy.deepcopy(ctx.base_rewards[:4])], ctx.tok))
 
 
 def run(ctx, args, rec):
@@ -206,7 +202,7 @@ def run(ctx, args, rec):
         it, tt, head, coh = fresh_rewards(len(ctx.vocab), C.SEED)
         init = "scratch"
     if ctx.base_rewards is not None:
-        base_rs = C.freeze(C.RewardSet(*[m.to(dev) for m in copy.deepcopy(ctx.base_rewards[:4])], ctx.tok))
+        base_rs = base_reward_set(ctx)
         info["base_val"] = evaluate(ctx, base_rs, val, dev, coh_val)
         log(f"base rewards on validation: {info['base_val']}")
     tclips, hclips = (ctx.clips[0::2], ctx.clips[1::2]) if len(ctx.clips) > 1 else (ctx.clips, ctx.clips)
@@ -244,7 +240,7 @@ def measure(ctx, args):
     train, held = load(args.out, dev)
     sets = dict(train=train, heldout=held)
     if ctx.base_rewards is not None:
-        sets = dict(base=C.freeze(C.RewardSet(*[m.to(dev) for m in copy.deepcopy(ctx.base_rewards[:4])], ctx.tok)), **sets)
+        sets = dict(base=base_reward_set(ctx), **sets)
     out = dict(cases=n, measured=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     for name, rs in sets.items():
         r = dict(feedback_records=coherence_auc(rs, coh_val, dev), base_recipe_damage=coherence_auc(rs, base_val, dev, at_coh_r=True))
