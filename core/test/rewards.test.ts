@@ -107,17 +107,79 @@ describe('ranking', () => {
       { alignment: 0.2, coherence: 0.95, aesthetic: 0 },
     ];
     const w = resolveWeights('edit');
-    const r = rankCandidates(scores, w);
-    expect(r.order).toEqual(rankCandidates(scores, w).order);
+    const seeds = [7, 8, 9];
+    const r = rankCandidates(scores, w, seeds);
+    expect(r.order).toEqual(rankCandidates(scores, w, seeds).order);
     expect(r.combined.reduce((a, b) => a + b, 0)).toBeCloseTo(0, 9);
-    const coherenceOnly = rankCandidates(scores, resolveWeights('edit', { alignment: 0, aesthetic: 0, coherence: 1 }));
+    const coherenceOnly = rankCandidates(scores, resolveWeights('edit', { alignment: 0, aesthetic: 0, coherence: 1 }), seeds);
     expect(coherenceOnly.order).toEqual([2, 0, 1]);
-    const alignmentOnly = rankCandidates(scores, resolveWeights('edit', { alignment: 1, aesthetic: 0, coherence: 0 }));
+    const alignmentOnly = rankCandidates(scores, resolveWeights('edit', { alignment: 1, aesthetic: 0, coherence: 0 }), seeds);
     expect(alignmentOnly.order).toEqual([1, 2, 0]);
   });
 
-  it('keeps candidate order when all scores tie', () => {
-    expect(rankCandidates([{ coherence: 1 }, { coherence: 1 }], resolveWeights('erase')).order).toEqual([0, 1]);
+  it('orders tied candidates by seed, not by candidate index', () => {
+    expect(rankCandidates([{ coherence: 1 }, { coherence: 1 }, { coherence: 1 }], resolveWeights('erase'), [12, 11, 10]).order).toEqual([2, 1, 0]);
+    // Two candidates tie below a clear winner: the winner first, then the tie by seed.
+    const r = rankCandidates([{ coherence: 0.5 }, { coherence: 0.5 }, { coherence: 0.9 }], resolveWeights('erase'), [31, 30, 29]);
+    expect(r.order).toEqual([2, 1, 0]);
+    expect(r.combined[0]).toBe(r.combined[1]);
+  });
+
+  it('orders scores that differ only by float noise by seed', () => {
+    const w = resolveWeights('edit');
+    const a = 0.1 + 0.2; // 0.30000000000000004
+    const r = rankCandidates([{ alignment: 0.3, coherence: 0.9 }, { alignment: a, coherence: 0.9 }, { alignment: 0.2, coherence: 0.9 }], w, [4, 5, 3]);
+    expect(r.order).toEqual([0, 1, 2]);
+  });
+
+  it('ignores a reward whose spread is backend noise, however small', () => {
+    // aesthetic separates the candidates; coherence is flat up to a spread of 1e-8 or 1e-10
+    // depending on the backend, which would otherwise become +/-1 z-scores in either direction.
+    const w = resolveWeights('erase');
+    const seeds = [40, 41, 42, 43];
+    const aesthetic = [5.1, 5.1, 4.2, 6.0];
+    const onCpu = rankCandidates(aesthetic.map((v, i) => ({ aesthetic: v, coherence: 0.8 + [1, -1, 1, -1][i]! * 1e-8 })), w, seeds);
+    const onGpu = rankCandidates(aesthetic.map((v, i) => ({ aesthetic: v, coherence: 0.8 + [-1, 1, -1, 1][i]! * 1e-10 })), w, seeds);
+    expect(onCpu.order).toEqual([3, 0, 1, 2]);
+    expect(onGpu.order).toEqual(onCpu.order);
+  });
+
+  it('ranks identically on score sets that differ by backend-sized noise', () => {
+    const w = resolveWeights('edit');
+    const seeds = [103, 102, 101, 100, 99, 98];
+    const cpu = [
+      { alignment: 0.27, coherence: 0.81, aesthetic: 5.2 },
+      { alignment: 0.31, coherence: 0.74, aesthetic: 5.0 },
+      { alignment: 0.27, coherence: 0.81, aesthetic: 5.2 },
+      { alignment: 0.22, coherence: 0.9, aesthetic: 4.7 },
+      { alignment: 0.27, coherence: 0.81, aesthetic: 5.2 },
+      { alignment: 0.35, coherence: 0.6, aesthetic: 5.6 },
+    ];
+    const rng = new Rng(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const gpu = cpu.map((s) => Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v * (1 + (rng.uniform() * 2 - 1) * 1e-6)])));
+      expect(rankCandidates(gpu, w, seeds).order).toEqual(rankCandidates(cpu, w, seeds).order);
+    }
+    // The three identical candidates (indices 0, 2, 4) keep seed order among themselves.
+    const order = rankCandidates(cpu, w, seeds).order;
+    expect(order.filter((i) => i % 2 === 0 && i < 5)).toEqual([4, 2, 0]);
+  });
+
+  it('still ranks a real difference above the seed order', () => {
+    const w = resolveWeights('erase');
+    const r = rankCandidates([{ coherence: 0.7 }, { coherence: 0.71 }, { coherence: 0.69 }], w, [1, 2, 3]);
+    expect(r.order).toEqual([1, 0, 2]);
+    expect(r.combined[1]!).toBeGreaterThan(r.combined[0]!);
+  });
+
+  it('reports combined scores that never rise down the ranking', () => {
+    const r = rankCandidates([{ coherence: 0.5 }, { coherence: 0.5 + 1e-12 }, { coherence: 0.2 }], resolveWeights('erase'), [9, 1, 5]);
+    const inOrder = r.order.map((i) => r.combined[i]!);
+    for (let k = 1; k < inOrder.length; k++) expect(inOrder[k]!).toBeLessThanOrEqual(inOrder[k - 1]!);
+  });
+
+  it('needs one seed per candidate', () => {
+    expect(() => rankCandidates([{ coherence: 1 }, { coherence: 2 }], resolveWeights('erase'), [1])).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
   });
 
   it('leans on coherence for erase and on alignment for edit by default', () => {

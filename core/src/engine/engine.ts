@@ -231,7 +231,7 @@ export class Engine implements EngineApi {
           this.emit({ type: 'candidate', jobId: job.id, candidate });
         },
         score: req.rewards === false ? undefined : (image, mask) => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }),
-        rank: (scores) => rankCandidates(scores, weights).order,
+        rank: (scores) => rankCandidates(scores, weights, plan.seeds).order,
       };
       let t;
       if (!models) {
@@ -240,7 +240,7 @@ export class Engine implements EngineApi {
         const prefilled = req.prefill && plan.mode !== 'edit' ? await prefillCanvas(plan, req.image, req.mask, plan.seeds[0]!, { isCancelled: () => job.cancelled }) : undefined;
         t = await runPipeline(plan, req.image, req.mask, models, hooks, prefilled);
       }
-      const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights);
+      const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights, candidates.map((c) => c.seed));
       const summary: JobSummary = {
         jobId: job.id,
         canvas: plan.canvas,
