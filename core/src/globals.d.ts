@@ -9,3 +9,4 @@ declare class TextEncoder {
   encode(input?: string): Uint8Array;
 }
 declare const crypto: { getRandomValues<T extends ArrayBufferView>(array: T): T };
+declare function atob(data: string): string;

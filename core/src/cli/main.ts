@@ -116,6 +116,8 @@ async function edit(args: EditArgs): Promise<number> {
   try {
     const result = await runEdit(engine, request, (e) => {
       jobId = e.jobId;
+      // One line per device passed over: a user who asked for auto should know why it is slow.
+      if (e.type === 'started') for (const f of e.fallbacks ?? []) process.stderr.write(`byteedit: not using ${f.device}: ${f.reason}; using ${e.device}\n`);
       if (e.type === 'progress') bar.update(e.done, e.of, `step ${e.step}/${e.total}${e.of > e.total ? ` (candidate ${e.candidate + 1})` : ''}`);
     });
     bar.done();
@@ -134,6 +136,7 @@ async function edit(args: EditArgs): Promise<number> {
         regions: result.candidates.map((c) => c.region),
         canvas: s.canvas,
         device: s.device,
+        deviceChoice: s.deviceChoice,
         pack: s.pack,
         engine: s.engine,
         steps: s.steps,

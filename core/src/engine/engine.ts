@@ -92,6 +92,7 @@ export class Engine implements EngineApi {
       version: VERSION,
       runtime: this.options.runtime.kind,
       devices,
+      deviceChoice: await this.options.runtime.choose(this.device),
       modes: [...EDIT_MODES],
       schedulers: [...SCHEDULER_NAMES],
       maxPixels: this.options.maxPixels ?? DEFAULT_MAX_PIXELS,
@@ -218,7 +219,8 @@ export class Engine implements EngineApi {
       for (const r of rewardModels) rewardSources[r.name] = r.source;
       if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
       const device = models ? models.device : 'cpu';
-      this.emit({ type: 'started', jobId: job.id, device, candidates: plan.seeds.length, steps: models ? plan.steps : 100 });
+      const fallbacks = models ? [...models.fallbacks] : [];
+      this.emit({ type: 'started', jobId: job.id, device, candidates: plan.seeds.length, steps: models ? plan.steps : 100, ...(fallbacks.length ? { fallbacks } : {}) });
       const candidates: Candidate[] = [];
       const of = plan.seeds.length;
       const hooks: Parameters<typeof runPipeline>[4] = {
@@ -247,6 +249,7 @@ export class Engine implements EngineApi {
         sourceOffset: plan.sourceOffset,
         seeds: plan.seeds,
         device,
+        deviceChoice: { requested: models ? this.device : 'cpu', device, fallbacks },
         pack: models ? { name: manifest.name, version: manifest.version, kind: manifest.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
         engine: models ? 'diffusion' : 'patchmatch',
         steps: plan.steps,

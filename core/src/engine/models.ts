@@ -4,13 +4,15 @@
  */
 import type { LoadedPack } from '../packs/load';
 import { detectTextEncoder, detectUnet, detectVaeDecoder, detectVaeEncoder, type TextEncoderLayout, type UnetLayout, type VaeDecoderLayout, type VaeEncoderLayout } from '../packs/layout';
-import type { DeviceName, ModelSession, Runtime } from '../runtime/types';
+import type { DeviceFallback, DeviceName, ModelSession, Runtime } from '../runtime/types';
 import { openPackRewards } from '../rewards/onnx-rewards';
 import type { RewardModel } from '../rewards/types';
 
 export interface OpenPack {
   pack: LoadedPack;
   device: string;
+  /** Devices the UNet was not opened on, and why (failed known-answer check or model load). */
+  fallbacks: readonly DeviceFallback[];
   textEncoder: { session: ModelSession; layout: TextEncoderLayout };
   unet: { session: ModelSession; layout: UnetLayout; batched: boolean };
   vaeEncoder: { session: ModelSession; layout: VaeEncoderLayout };
@@ -38,6 +40,7 @@ export async function openPack(pack: LoadedPack, runtime: Runtime, device: Devic
     return {
       pack,
       device: unet.device,
+      fallbacks: unet.fallbacks,
       textEncoder: { session: text, layout: detectTextEncoder(text) },
       unet: { session: unet, layout: unetLayout, batched: batchDim !== 1 },
       vaeEncoder: { session: enc, layout: detectVaeEncoder(enc, channels) },

@@ -7,7 +7,7 @@ import type { CanvasSpace, Rect, Size } from '../image/geometry';
 import type { Mask, RgbaImage } from '../image/image';
 import type { SerializedError } from '../util/errors';
 import type { SchedulerName } from '../samplers/types';
-import type { DeviceName } from '../runtime/types';
+import type { DeviceChoice, DeviceFallback, DeviceStatus } from '../runtime/types';
 import type { RankWeights } from '../rewards/types';
 
 export type EditMode = 'edit' | 'erase' | 'outpaint';
@@ -96,6 +96,8 @@ export interface JobSummary {
   sourceOffset: { x: number; y: number };
   seeds: number[];
   device: string;
+  /** The device asked for, the one used, and the checked devices passed over with why. */
+  deviceChoice: DeviceChoice;
   pack: { name: string; version: string; kind: string };
   /** Which engine made the candidates. */
   engine: 'diffusion' | 'patchmatch';
@@ -112,7 +114,7 @@ export interface JobSummary {
 
 export type JobEvent =
   | { type: 'queued'; jobId: string; position: number }
-  | { type: 'started'; jobId: string; device: string; candidates: number; steps: number }
+  | { type: 'started'; jobId: string; device: string; candidates: number; steps: number; fallbacks?: DeviceFallback[] }
   | { type: 'progress'; jobId: string; candidate: number; step: number; total: number; done: number; of: number }
   | { type: 'preview'; jobId: string; candidate: number; step: number; image: RgbaImage }
   | { type: 'candidate'; jobId: string; candidate: Candidate }
@@ -125,7 +127,9 @@ export type JobEventType = JobEvent['type'];
 export interface Capabilities {
   version: string;
   runtime: 'node' | 'browser';
-  devices: { name: DeviceName; available: boolean; reason?: string }[];
+  devices: DeviceStatus[];
+  /** What the engine's device setting resolves to here (auto: the first device that passes its check). */
+  deviceChoice: DeviceChoice;
   modes: EditMode[];
   schedulers: SchedulerName[];
   maxPixels: number;

@@ -1,18 +1,32 @@
 /**
  * The onnxruntime-node backend (the only Node module that imports onnxruntime).
  * Device priority for `auto`: cuda (only when its provider libraries are installed) -> webgpu
- * (Dawn; only where a Vulkan/Metal/D3D12 loader exists) -> cpu.
+ * (Dawn; only where a Vulkan/Metal/D3D12 loader exists) -> cpu. CUDA and WebGPU must pass the
+ * known-answer check (known-answer.ts) before any model runs on them.
  */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SdkError } from '../util/errors';
 import type { Mutex } from '../util/mutex';
-import { openSession, type DeviceAttempt } from './ort-shared';
-import type { DeviceName, DeviceStatus, ModelSession, ModelSource, Runtime } from './types';
+import { chooseDevice, DeviceChecks, openSession, type OrtModule, type ProviderTable } from './ort-shared';
+import type { DeviceChoice, DeviceName, DeviceStatus, ModelSession, ModelSource, Runtime } from './types';
 
 const NODE_DEVICES = ['cuda', 'webgpu', 'cpu'] as const;
 type NodeDevice = (typeof NODE_DEVICES)[number];
+
+/**
+ * WebGPU runs layout-sensitive ops in NCHW. onnxruntime-node 1.30's default (NHWC) computes a 3x3
+ * Conv with 9 (or 6, 15, 18, ...) input channels wrongly, and every inpainting UNet starts with a
+ * 9-channel Conv: the output was a noisy, multicoloured fill (microsoft/onnxruntime#29651; repro in
+ * docs/webgpu-conv-repro/). NCHW matched the CPU EP on every pack (test/parity) at a measured cost
+ * on the software Vulkan driver (docs/performance.md). BYTEEDIT_WEBGPU_LAYOUT=NHWC restores the
+ * default, to check whether an onnxruntime upgrade fixed it: the known-answer check then decides.
+ */
+export function nodeProviders(env: Record<string, string | undefined> = process.env): ProviderTable {
+  const layout = env.BYTEEDIT_WEBGPU_LAYOUT === 'NHWC' ? 'NHWC' : 'NCHW';
+  return { webgpu: { name: 'webgpu', preferredLayout: layout } };
+}
 
 function bindingDir(): string | null {
   try {
@@ -40,26 +54,53 @@ function webgpuStatus(): string | null {
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1'))) ? null : 'no Vulkan loader found (install libvulkan1 and a GPU driver)';
 }
 
+export interface NodeRuntimeOptions {
+  /** For tests: another onnxruntime module (e.g. one whose device computes wrong numbers). */
+  ort?: OrtModule;
+  /** For tests: per-device availability probes in place of the file checks above. */
+  probes?: Partial<Record<NodeDevice, () => string | null>>;
+  providers?: ProviderTable;
+}
+
 export class NodeOrtRuntime implements Runtime {
   readonly kind = 'node' as const;
   private readonly locks = new Map<string, Mutex>();
-  private statuses: DeviceStatus[] | null = null;
+  private readonly ort: OrtModule;
+  private readonly providers: ProviderTable;
+  private readonly checks: DeviceChecks;
 
-  async devices(): Promise<DeviceStatus[]> {
-    if (!this.statuses) {
-      const reasons: Record<NodeDevice, string | null> = { cuda: cudaStatus(), webgpu: webgpuStatus(), cpu: null };
-      this.statuses = NODE_DEVICES.map((name) => (reasons[name] ? { name, available: false, reason: reasons[name]! } : { name, available: true }));
-    }
-    return this.statuses;
+  constructor(options: NodeRuntimeOptions = {}) {
+    this.ort = options.ort ?? ort;
+    this.providers = options.providers ?? nodeProviders();
+    const probes: Record<NodeDevice, () => string | null> = { cuda: cudaStatus, webgpu: webgpuStatus, cpu: () => null, ...options.probes };
+    this.checks = new DeviceChecks(
+      this.ort,
+      async () =>
+        NODE_DEVICES.map((name) => {
+          const reason = probes[name]();
+          return reason ? { name, available: false, reason } : { name, available: true };
+        }),
+      this.providers,
+    );
+  }
+
+  /** Availability of each device, cuda and webgpu after their known-answer check. */
+  devices(): Promise<DeviceStatus[]> {
+    return this.checks.all();
+  }
+
+  private order(device: DeviceName): NodeDevice[] {
+    if (device === 'auto') return [...NODE_DEVICES];
+    if ((NODE_DEVICES as readonly string[]).includes(device)) return [device as NodeDevice];
+    throw new SdkError('device_unavailable', `device "${device}" is not available in Node; use one of auto, ${NODE_DEVICES.join(', ')}`);
+  }
+
+  async choose(device: DeviceName): Promise<DeviceChoice> {
+    return chooseDevice(device, await this.checks.attempts(this.order(device)));
   }
 
   async createSession(source: ModelSource, device: DeviceName): Promise<ModelSession> {
-    const statuses = await this.devices();
-    let order: NodeDevice[];
-    if (device === 'auto') order = [...NODE_DEVICES];
-    else if ((NODE_DEVICES as readonly string[]).includes(device)) order = [device as NodeDevice];
-    else throw new SdkError('device_unavailable', `device "${device}" is not available in Node; use one of auto, ${NODE_DEVICES.join(', ')}`);
-    const attempts: DeviceAttempt[] = order.map((d) => ({ device: d, skip: statuses.find((s) => s.name === d)?.reason ?? null }));
-    return openSession(ort, source, attempts, this.locks, { graphOptimizationLevel: 'all' });
+    const attempts = await this.checks.attempts(this.order(device));
+    return openSession(this.ort, source, attempts, this.locks, { graphOptimizationLevel: 'all' }, this.providers);
   }
 }

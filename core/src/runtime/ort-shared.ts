@@ -1,15 +1,22 @@
 /**
  * What onnxruntime-node and onnxruntime-web have in common, written once against the
  * onnxruntime-common API (type-only import: the backend passes its own `ort` namespace in).
- * Tensor conversion, session wrapping with per-device serialization, and the device walk with
- * one error that lists every device's failure.
+ * Tensor conversion, session wrapping with per-device serialization, the known-answer check of
+ * each non-reference device, and the device walk with one error that lists every device's failure.
  */
 import type * as Ort from 'onnxruntime-common';
 import { SdkError } from '../util/errors';
 import { Mutex } from '../util/mutex';
-import type { DeviceName, IoInfo, ModelSession, ModelSource, TensorData, TensorType } from './types';
+import { runKnownAnswer } from './known-answer';
+import type { DeviceChoice, DeviceFallback, DeviceName, DeviceStatus, IoInfo, ModelSession, ModelSource, TensorData, TensorType } from './types';
 
-type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
+export type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
+type Device = Exclude<DeviceName, 'auto'>;
+/** Execution-provider config per device: a name, or a name with options (see ort-node.ts). */
+export type ProviderTable = Readonly<Partial<Record<Device, Ort.InferenceSession.ExecutionProviderConfig>>>;
+
+/** The devices whose results are the reference: they are never checked against anything. */
+export const REFERENCE_DEVICES: ReadonlySet<string> = new Set(['cpu', 'wasm']);
 
 function ioInfo(meta: readonly Ort.InferenceSession.ValueMetadata[]): IoInfo[] {
   return meta.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'non-tensor', shape: m.isTensor ? m.shape.map((d) => (typeof d === 'number' ? d : String(d))) : [] }));
@@ -24,6 +31,7 @@ class OrtModelSession implements ModelSession {
     private readonly session: Ort.InferenceSession,
     readonly device: string,
     private readonly lock: Mutex,
+    readonly fallbacks: readonly DeviceFallback[],
   ) {
     this.inputs = ioInfo(session.inputMetadata);
     this.outputs = ioInfo(session.outputMetadata);
@@ -48,17 +56,95 @@ class OrtModelSession implements ModelSession {
 }
 
 /** ORT execution provider names for our user-facing device names. */
-export const EXECUTION_PROVIDERS: Readonly<Record<Exclude<DeviceName, 'auto'>, string>> = Object.freeze({
+export const EXECUTION_PROVIDERS: Readonly<Record<Device, string>> = Object.freeze({
   cpu: 'cpu',
   wasm: 'wasm',
   webgpu: 'webgpu',
   cuda: 'cuda',
 });
 
+/** Common session options: warnings (node placement notes) are not for users; errors still throw. */
+export const SESSION_DEFAULTS: Ort.InferenceSession.SessionOptions = Object.freeze({ logSeverityLevel: 3 });
+
 export interface DeviceAttempt {
-  device: Exclude<DeviceName, 'auto'>;
+  device: Device;
   /** Reason the device cannot be used at all (skip without trying), or null to try it. */
   skip: string | null;
+  /** The device was there but failed its known-answer check: a fallback worth telling the user. */
+  failedCheck?: boolean;
+}
+
+/**
+ * Device availability: a static probe per device (cached), then the known-answer check for each
+ * available non-reference device, run once and only when a caller needs that device. A device that
+ * fails the check (or cannot run it) becomes unavailable with the reason, so neither `auto` nor an
+ * explicit request ever runs real models on it. The check uses the provider config real models get.
+ */
+export class DeviceChecks {
+  private readonly checks = new Map<string, Promise<DeviceStatus>>();
+  private probed: Promise<DeviceStatus[]> | null = null;
+
+  constructor(
+    private readonly ort: OrtModule,
+    private readonly probe: () => Promise<DeviceStatus[]>,
+    private readonly providers: ProviderTable,
+  ) {}
+
+  /** Every device, each non-reference one checked. */
+  async all(): Promise<DeviceStatus[]> {
+    const statuses = await this.static();
+    return Promise.all(statuses.map((s) => this.status(s)));
+  }
+
+  /** Attempts in `order`, checking devices until the first one that can be used. */
+  async attempts(order: readonly Device[]): Promise<DeviceAttempt[]> {
+    const statuses = await this.static();
+    const out: DeviceAttempt[] = [];
+    let found = false;
+    for (const d of order) {
+      const s0 = statuses.find((x) => x.name === d) ?? { name: d, available: false, reason: 'unknown device' };
+      const s = found ? s0 : await this.status(s0);
+      if (s.available) found = true;
+      out.push({ device: d, skip: s.available ? null : (s.reason ?? 'not available'), failedCheck: s.check === 'failed' });
+    }
+    return out;
+  }
+
+  private static(): Promise<DeviceStatus[]> {
+    this.probed ??= this.probe();
+    return this.probed;
+  }
+
+  private status(s: DeviceStatus): Promise<DeviceStatus> {
+    if (!s.available || REFERENCE_DEVICES.has(s.name) || s.name === 'auto') return Promise.resolve(s);
+    let p = this.checks.get(s.name);
+    if (!p) {
+      p = this.check(s);
+      this.checks.set(s.name, p);
+    }
+    return p;
+  }
+
+  private async check(s: DeviceStatus): Promise<DeviceStatus> {
+    const device = s.name as Device;
+    try {
+      const r = await runKnownAnswer(this.ort, { ...SESSION_DEFAULTS, executionProviders: [this.providers[device] ?? EXECUTION_PROVIDERS[device]] });
+      return r.ok ? { ...s, check: 'passed' } : { name: s.name, available: false, check: 'failed', reason: `it computes wrong numbers: it ${r.detail}` };
+    } catch (err) {
+      const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+      return { name: s.name, available: false, check: 'failed', reason: `it could not run the known-answer check (${msg})` };
+    }
+  }
+}
+
+/** Which device a request for `requested` gets, and which checked devices it passed over and why. */
+export function chooseDevice(requested: DeviceName, attempts: readonly DeviceAttempt[]): DeviceChoice {
+  const fallbacks: DeviceFallback[] = [];
+  for (const a of attempts) {
+    if (!a.skip) return { requested, device: a.device, fallbacks };
+    if (a.failedCheck) fallbacks.push({ device: a.device, reason: a.skip });
+  }
+  return { requested, device: null, fallbacks };
 }
 
 /**
@@ -71,25 +157,29 @@ export async function openSession(
   attempts: DeviceAttempt[],
   locks: Map<string, Mutex>,
   options: Ort.InferenceSession.SessionOptions = {},
+  providers: ProviderTable = {},
 ): Promise<ModelSession> {
   const failures: string[] = [];
-  for (const { device, skip } of attempts) {
+  const fallbacks: DeviceFallback[] = [];
+  for (const { device, skip, failedCheck } of attempts) {
     if (skip) {
       failures.push(`${device}: ${skip}`);
+      if (failedCheck) fallbacks.push({ device, reason: skip });
       continue;
     }
     try {
-      const opts: Ort.InferenceSession.SessionOptions = { ...options, executionProviders: [EXECUTION_PROVIDERS[device]] };
+      const opts: Ort.InferenceSession.SessionOptions = { ...SESSION_DEFAULTS, ...options, executionProviders: [providers[device] ?? EXECUTION_PROVIDERS[device]] };
       const session = 'path' in source ? await ort.InferenceSession.create(source.path, opts) : await ort.InferenceSession.create(source.bytes, opts);
       let lock = locks.get(device);
       if (!lock) {
         lock = new Mutex();
         locks.set(device, lock);
       }
-      return new OrtModelSession(ort, session, device, lock);
+      return new OrtModelSession(ort, session, device, lock, fallbacks);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      failures.push(`${device}: ${msg.split('\n')[0]!.slice(0, 300)}`);
+      const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+      failures.push(`${device}: ${msg}`);
+      fallbacks.push({ device, reason: `it could not open the model (${msg})` });
     }
   }
   const name = 'path' in source ? source.path : source.name;

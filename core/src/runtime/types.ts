@@ -27,6 +27,8 @@ export interface ModelSession {
   readonly inputs: readonly IoInfo[];
   readonly outputs: readonly IoInfo[];
   readonly device: string;
+  /** Devices tried before this one that failed (known-answer check or model load), and why. */
+  readonly fallbacks: readonly DeviceFallback[];
   run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
   release(): Promise<void>;
 }
@@ -38,12 +40,29 @@ export interface DeviceStatus {
   name: DeviceName;
   available: boolean;
   reason?: string;
+  /** Non-reference devices (webgpu, cuda) run a known-answer check before first use. */
+  check?: 'passed' | 'failed';
+}
+
+export interface DeviceFallback {
+  device: string;
+  reason: string;
+}
+
+/** The device a request gets, and the checked devices it passed over (with why). */
+export interface DeviceChoice {
+  requested: DeviceName;
+  /** null when no device can run models. */
+  device: string | null;
+  fallbacks: DeviceFallback[];
 }
 
 export interface Runtime {
   readonly kind: 'node' | 'browser';
   /** Devices this runtime knows, with availability (probed lazily, cached). */
   devices(): Promise<DeviceStatus[]>;
+  /** Which device `createSession(_, requested)` would use, without opening a model. */
+  choose(requested: DeviceName): Promise<DeviceChoice>;
   /**
    * Opens a model on the requested device. `auto` walks the priority list; when every device fails
    * the error lists each one's failure.

@@ -170,7 +170,7 @@ export class JobStore {
         record.state = 'running';
         record.position = 0;
         record.device = event.device;
-        wire = { device: event.device, candidates: event.candidates, steps: event.steps };
+        wire = { device: event.device, candidates: event.candidates, steps: event.steps, ...(event.fallbacks ? { fallbacks: event.fallbacks } : {}) };
         break;
       case 'progress': {
         const { candidate, step, total, done, of } = event;

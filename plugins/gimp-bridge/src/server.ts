@@ -147,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         service: 'byteedit-bridge',
         version: capabilities.version,
         devices: capabilities.devices,
+        deviceChoice: capabilities.deviceChoice,
         modes: capabilities.modes,
         packs: packs.map((p) => p.name),
         queue: { active: store.active().length + reserved, max: o.maxActiveJobs },

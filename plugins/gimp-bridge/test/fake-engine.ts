@@ -57,7 +57,7 @@ export class FakeEngine implements EngineApi {
   }
 
   async capabilities(): Promise<Capabilities> {
-    return { version: '0.0.0-fake', runtime: 'node', devices: [{ name: 'cpu', available: true }], modes: ['edit', 'erase', 'outpaint'], schedulers: [], maxPixels: 64_000_000 };
+    return { version: '0.0.0-fake', runtime: 'node', devices: [{ name: 'cpu', available: true }], deviceChoice: { requested: 'cpu', device: 'cpu', fallbacks: [] }, modes: ['edit', 'erase', 'outpaint'], schedulers: [], maxPixels: 64_000_000 };
   }
 
   async dispose(): Promise<void> {

@@ -5,6 +5,7 @@ export interface BridgeHealth {
   version: string;
   packs: string[];
   devices: { name: string; available: boolean; reason?: string }[];
+  deviceChoice?: { requested: string; device: string | null; fallbacks: { device: string; reason: string }[] };
   modes: string[];
   limits: { maxBodyBytes: number; maxPixels: number };
 }

@@ -108,7 +108,8 @@ export class BridgeEngine implements EngineApi {
 
   async capabilities(): Promise<Capabilities> {
     const h = await this.client.health();
-    return { version: h.version, runtime: 'node', devices: h.devices as Capabilities['devices'], modes: h.modes as Capabilities['modes'], schedulers: [], maxPixels: h.limits.maxPixels };
+    const deviceChoice = (h.deviceChoice as Capabilities['deviceChoice'] | undefined) ?? { requested: 'auto', device: null, fallbacks: [] };
+    return { version: h.version, runtime: 'node', devices: h.devices as Capabilities['devices'], deviceChoice, modes: h.modes as Capabilities['modes'], schedulers: [], maxPixels: h.limits.maxPixels };
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,122 @@
+/**
+ * The known-answer check keeps `auto` (and explicit requests) off devices that compute wrong
+ * numbers. A real device with the bug exists here only under the software Vulkan driver
+ * (test/parity runs that); these tests simulate one by wrapping onnxruntime-node's CPU EP.
+ */
+import * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { Engine } from '../src/engine/engine';
+import { runEdit } from '../src/engine/run';
+import { runKnownAnswer, KNOWN_ANSWER_TOLERANCE } from '../src/runtime/known-answer';
+import { NodeOrtRuntime } from '../src/runtime/ort-node';
+import { folderPackSource } from '../src/runtime/node-pack-source';
+import type { OrtModule } from '../src/runtime/ort-shared';
+import { SdkError } from '../src/util/errors';
+import { boxMask, DIFFUSERS, gradientImage } from './helpers';
+
+type Options = ort.InferenceSession.SessionOptions;
+type Perturb = (data: Float32Array) => Float32Array;
+
+function epName(options: Options | undefined): string {
+  const ep = options?.executionProviders?.[0];
+  return typeof ep === 'string' ? ep : (ep?.name ?? 'cpu');
+}
+
+/** onnxruntime-node whose "webgpu" is the CPU EP with its float outputs passed through `perturb`. */
+function fakeOrt(webgpu: Perturb | 'throws'): { module: OrtModule; created: string[] } {
+  const created: string[] = [];
+  const create = async (model: string | Uint8Array, options?: Options): Promise<ort.InferenceSession> => {
+    const ep = epName(options);
+    created.push(ep);
+    if (ep !== 'webgpu') return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options);
+    if (webgpu === 'throws') throw new Error('Failed to create a WebGPU device (simulated)');
+    const cpuOptions = { ...options, executionProviders: ['cpu'] };
+    const real = typeof model === 'string' ? await ort.InferenceSession.create(model, cpuOptions) : await ort.InferenceSession.create(model, cpuOptions);
+    const run = real.run.bind(real);
+    return Object.assign(Object.create(real) as ort.InferenceSession, {
+      run: async (feeds: ort.InferenceSession.FeedsType) => {
+        const out = await run(feeds);
+        for (const [k, t] of Object.entries(out)) if (t.type === 'float32') out[k] = new ort.Tensor('float32', webgpu(t.data as Float32Array), t.dims);
+        return out;
+      },
+    });
+  };
+  const module = { Tensor: ort.Tensor, InferenceSession: { create } } as unknown as OrtModule;
+  return { module, created };
+}
+
+const noCuda = { cuda: () => 'CUDA provider libraries are not installed (simulated)', webgpu: () => null };
+// A channel mix-up like the real bug's: the right values in the wrong places.
+const shuffled: Perturb = (d) => d.map((_, i) => d[(i * 7 + 3) % d.length]!);
+const identity: Perturb = (d) => d;
+
+describe('the known-answer check', () => {
+  it('passes on the CPU EP, against a reference computed outside onnxruntime', async () => {
+    const r = await runKnownAnswer(ort as unknown as OrtModule, { executionProviders: ['cpu'] });
+    expect(r.ok).toBe(true);
+    expect(r.error).toBeLessThan(1e-5);
+  });
+
+  it('fails a device whose Conv is off by 1 % (the bound is 1e-4 relative)', async () => {
+    const r = await runKnownAnswer(fakeOrt((d) => d.map((v) => v * 1.01)).module, { executionProviders: ['webgpu'] });
+    expect(r.ok).toBe(false);
+    expect(r.error).toBeGreaterThan(KNOWN_ANSWER_TOLERANCE * 10);
+    expect(r.detail).toMatch(/9->32 channel 3x3 Conv is off by/);
+  });
+
+  it('makes auto fall back to cpu, with the device and the reason, when webgpu computes wrong numbers', async () => {
+    const fake = fakeOrt(shuffled);
+    const runtime = new NodeOrtRuntime({ ort: fake.module, probes: noCuda });
+    const choice = await runtime.choose('auto');
+    expect(choice.device).toBe('cpu');
+    expect(choice.fallbacks).toEqual([{ device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers.*known-answer check/) }]);
+    const webgpu = (await runtime.devices()).find((d) => d.name === 'webgpu')!;
+    expect(webgpu).toMatchObject({ available: false, check: 'failed' });
+    const session = await runtime.createSession({ path: join(DIFFUSERS, 'unet', 'model.onnx') }, 'auto');
+    expect(session.device).toBe('cpu');
+    expect(session.fallbacks.map((f) => f.device)).toEqual(['webgpu']);
+    // The check ran once, on webgpu only; no real model was ever opened there.
+    expect(fake.created.filter((ep) => ep === 'webgpu')).toHaveLength(1);
+    await session.release();
+  });
+
+  it('refuses an explicit --device webgpu that fails the check, saying what to use instead', async () => {
+    const runtime = new NodeOrtRuntime({ ort: fakeOrt(shuffled).module, probes: noCuda });
+    const err = await runtime.createSession({ path: join(DIFFUSERS, 'unet', 'model.onnx') }, 'webgpu').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SdkError);
+    expect((err as SdkError).code).toBe('device_unavailable');
+    expect((err as SdkError).message).toMatch(/webgpu.*computes wrong numbers.*--device cpu/);
+  });
+
+  it('treats a device that cannot run the check as unavailable, and keeps a correct device', async () => {
+    const broken = new NodeOrtRuntime({ ort: fakeOrt('throws').module, probes: noCuda });
+    expect((await broken.choose('auto')).fallbacks[0]!.reason).toMatch(/could not run the known-answer check \(Failed to create a WebGPU device/);
+    const good = new NodeOrtRuntime({ ort: fakeOrt(identity).module, probes: noCuda });
+    expect(await good.choose('auto')).toEqual({ requested: 'auto', device: 'webgpu', fallbacks: [] });
+    expect((await good.devices()).find((d) => d.name === 'webgpu')).toMatchObject({ available: true, check: 'passed' });
+  });
+
+  it('never runs the check for a device nobody asked for', async () => {
+    const fake = fakeOrt(shuffled);
+    const runtime = new NodeOrtRuntime({ ort: fake.module, probes: noCuda });
+    expect(await runtime.choose('cpu')).toEqual({ requested: 'cpu', device: 'cpu', fallbacks: [] });
+    expect(fake.created).toEqual([]);
+  });
+
+  it('reports the fallback in the started event and the job summary of a real edit', async () => {
+    const runtime = new NodeOrtRuntime({ ort: fakeOrt(shuffled).module, probes: noCuda });
+    const engine = new Engine({ runtime, packs: async () => folderPackSource(DIFFUSERS), device: 'auto' });
+    try {
+      const started: unknown[] = [];
+      const result = await runEdit(engine, { image: gradientImage(64, 64), mask: boxMask(64, 64, 16, 16, 24, 24), mode: 'edit', prompt: 'a red star', steps: 2, seed: 3 }, (e) => {
+        if (e.type === 'started') started.push(e.fallbacks);
+      });
+      expect(result.summary.device).toBe('cpu');
+      expect(result.summary.deviceChoice).toEqual({ requested: 'auto', device: 'cpu', fallbacks: [{ device: 'webgpu', reason: expect.stringMatching(/known-answer/) }] });
+      expect(started).toEqual([[{ device: 'webgpu', reason: expect.stringMatching(/known-answer/) }]]);
+      expect((await engine.capabilities()).deviceChoice.device).toBe('cpu');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
