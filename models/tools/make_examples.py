@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Writes docs/examples/before.png and mask.png: a 512x512 scene (sky gradient, hills, sun) and a
-mask where the README's example edit goes. Deterministic; run with Debian's python3-pil."""
+"""Writes docs/examples/before.png, mask.png and mask-sun.png: a 512x512 scene (sky gradient, hills,
+sun), a mask where the README's example edit goes and one over the sun (the README's erase).
+Deterministic; run with Debian's python3-pil."""
 import os
 from PIL import Image, ImageDraw
 
@@ -21,3 +22,6 @@ img.save(os.path.join(OUT, "before.png"))
 mask = Image.new("L", (W, H), 0)
 ImageDraw.Draw(mask).ellipse((150, 170, 290, 310), fill=255)
 mask.save(os.path.join(OUT, "mask.png"))
+sun = Image.new("L", (W, H), 0)
+ImageDraw.Draw(sun).ellipse((352, 52, 448, 148), fill=255)
+sun.save(os.path.join(OUT, "mask-sun.png"))
