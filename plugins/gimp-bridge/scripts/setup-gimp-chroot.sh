@@ -3,7 +3,9 @@
 # test (Debian 12 only ships GIMP 2.10 without Python). Idempotent: an existing root is reused.
 #   GIMP_ROOT=/path plugins/gimp-bridge/scripts/setup-gimp-chroot.sh   (default: <repo>/.cache/gimp-root)
 # Needs root (mmdebstrap --mode=root, chroot). About a minute and ~500 MB on first run. Xvfb is
-# included so the plug-in's dialog can be tested with GIMP's GUI.
+# included so the plug-in's dialog can be tested with GIMP's GUI, and Mesa's lavapipe (software
+# Vulkan) with the Vulkan loader so the WebGPU backend runs for real on a CPU-only machine
+# (test/webgpu/node-lavapipe; Debian 12's Mesa 22 is refused by Dawn).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -13,11 +15,14 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # Complete means GIMP 3 and its Python bindings are there (a root made by hand with the same
 # mmdebstrap command counts too).
 if [ -x "$ROOT/usr/bin/gimp-console-3.0" ] && [ -d "$ROOT/usr/lib/python3/dist-packages/gi" ]; then
-  # Xvfb runs GIMP's GUI for the plug-in's dialog test; older roots get it added once.
-  if [ ! -x "$ROOT/usr/bin/Xvfb" ]; then
-    echo "Adding xvfb to the GIMP 3 root at $ROOT"
+  # Xvfb (GIMP's GUI for the dialog test) and lavapipe (WebGPU tests): older roots get them once.
+  add=()
+  [ -x "$ROOT/usr/bin/Xvfb" ] || add+=(xvfb xauth)
+  [ -e "$ROOT/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" ] && [ -e "$ROOT/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ] || add+=(mesa-vulkan-drivers libvulkan1)
+  if [ ${#add[@]} -gt 0 ]; then
+    echo "Adding ${add[*]} to the GIMP 3 root at $ROOT"
     chroot "$ROOT" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get install -y -qq --no-install-recommends xvfb xauth >/dev/null
+    DEBIAN_FRONTEND=noninteractive chroot "$ROOT" apt-get install -y -qq --no-install-recommends "${add[@]}" >/dev/null
     chroot "$ROOT" apt-get clean
     rm -rf "$ROOT"/var/lib/apt/lists/*
   fi
@@ -55,7 +60,7 @@ mmdebstrap --variant=minbase --mode=root \
   --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/gimp/3.0/help/*' \
-  --include=gimp,python3-gi,gir1.2-gimp-3.0,xvfb,xauth \
+  --include=gimp,python3-gi,gir1.2-gimp-3.0,xvfb,xauth,mesa-vulkan-drivers,libvulkan1 \
   trixie "$TMP" "$MIRROR"
 mv "$TMP" "$ROOT"
 trap - EXIT
