@@ -8,7 +8,9 @@
  *     --backends webgpu,wasm --out report.json
  *
  * webgpu is onnxruntime-node's WebGPU EP (run this under test/webgpu/node-lavapipe on a machine
- * without a GPU); wasm is onnxruntime-web's WASM backend in Node.
+ * without a GPU); wasm is onnxruntime-web's WASM backend in Node. `--trace DIR` also writes the
+ * recorded calls (trace.json + trace.bin: up to --calls per model) for replay elsewhere, e.g. in
+ * headless Chromium (test/parity/chromium).
  */
 import { promises as fs } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
@@ -113,6 +115,45 @@ function imageDiff(a: RgbaImage, b: RgbaImage, region: { x: number; y: number; w
   return { max, mean: sum / Math.max(1, n), meanAll: sumAll / (a.width * a.height * 3) };
 }
 
+/** The first, middle and last call (at most `limit`): where drift or a bad step would show. */
+function pick(n: number, limit: number): number[] {
+  return [...new Set([0, Math.floor(n / 2), n - 1])].slice(0, limit).filter((i) => i >= 0 && i < n);
+}
+
+interface TraceTensor {
+  type: TensorData['type'];
+  dims: number[];
+  offset: number;
+  length: number;
+}
+
+/** trace.json (per call: model path relative to the pack, tensors as byte ranges) + trace.bin. */
+async function writeTrace(dir: string, packDir: string, recorder: RecordingRuntime, limit: number): Promise<void> {
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const put = (t: TensorData): TraceTensor => {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).slice();
+    const pad = (8 - (offset % 8)) % 8; // typed-array views need aligned offsets
+    if (pad) chunks.push(new Uint8Array(pad));
+    offset += pad;
+    chunks.push(bytes);
+    const entry = { type: t.type, dims: [...t.dims], offset, length: bytes.byteLength };
+    offset += bytes.byteLength;
+    return entry;
+  };
+  const calls = [];
+  for (const [key, entry] of recorder.calls) {
+    for (const i of pick(entry.calls.length, limit)) {
+      const c = entry.calls[i]!;
+      const tensors = (m: Record<string, TensorData>) => Object.fromEntries(Object.entries(m).map(([k, t]) => [k, put(t)]));
+      calls.push({ model: relative(packDir, key), call: i, feeds: tensors(c.feeds), outputs: tensors(c.outputs) });
+    }
+  }
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(`${dir}/trace.bin`, Buffer.concat(chunks));
+  await fs.writeFile(`${dir}/trace.json`, `${JSON.stringify({ pack: basename(packDir), calls }, null, 1)}\n`);
+}
+
 async function readImage(path: string): Promise<RgbaImage> {
   return decodeImage(new Uint8Array(await fs.readFile(path)), { name: path });
 }
@@ -131,6 +172,7 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: 'webgpu,wasm' },
       calls: { type: 'string', default: '3' },
       out: { type: 'string' },
+      trace: { type: 'string' },
     },
   });
   if (!values.pack || !values.image || !values.out) throw new Error('usage: run-parity --pack DIR --image IN [--mask M] --out report.json');
@@ -162,6 +204,7 @@ async function main(): Promise<void> {
   const ref = await edit(recorder, 'cpu', source);
   const report: Record<string, unknown> = { pack: basename(packDir), request: { ...request, image: `${image.width}x${image.height}`, mask: values.mask ? basename(values.mask) : null }, cpu: { ms: ref.ms, ranking: ref.candidates.map((c) => c.seed) }, backends: {} };
   const limit = Number(values.calls);
+  if (values.trace) await writeTrace(values.trace, packDir, recorder, limit);
 
   for (const backend of values.backends!.split(',').filter(Boolean)) {
     const runtime: Runtime = backend === 'wasm' ? new WebOrtRuntime() : new NodeOrtRuntime();
@@ -171,7 +214,7 @@ async function main(): Promise<void> {
       const rel = relative(packDir, key);
       const modelSource = 'path' in entry.source && backend === 'wasm' ? await packs.modelSource(rel) : entry.source;
       const session = await runtime.createSession(modelSource, backend as DeviceName);
-      const picks = [...new Set([0, Math.floor(entry.calls.length / 2), entry.calls.length - 1])].slice(0, limit).filter((i) => i >= 0 && i < entry.calls.length);
+      const picks = pick(entry.calls.length, limit);
       let worst = { rel: 0, abs: 0, finite: true };
       const t0 = Date.now();
       for (const i of picks) {
