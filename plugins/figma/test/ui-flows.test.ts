@@ -6,13 +6,14 @@
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { createImage, decodeImage, encodePng } from '@byteedit/core';
+import { createImage, cropImage, decodeImage, encodePng } from '@byteedit/core';
+import { cliReference, compareRgba, describeDiff } from '../../../test/reference/cpu-reference';
 import type { BridgeServer } from '../../gimp-bridge/src/server';
 import { describeSelection, prepareSource } from '../src/sandbox/adapter';
 import { REFUSALS } from '../src/sandbox/refusals';
 import { DEFAULT_SETTINGS, type Settings } from '../src/shared/messages';
 import { FakeFigma, FakeNode } from './fake-figma';
-import { ARTIFACTS, buildAndStartBridge, launch, PluginUi, TOKEN } from './ui-harness';
+import { ARTIFACTS, buildAndStartBridge, launch, PluginUi, SMALL_PACK, TOKEN } from './ui-harness';
 
 jest.setTimeout(240_000);
 
@@ -136,5 +137,16 @@ describe('the Figma UI flows in Chromium', () => {
       }
     expect(changedSource).toBe(0);
     expect(alphaZero).toBe(0); // the margins are filled
+    // The truth: the CLI's CPU outpaint of the same picture, margins and seed, on the same canvas.
+    if (source.type !== 'source') throw new Error(source.message);
+    const seed = Number(/seed (\d+)$/.exec(apply.name)![1]);
+    const ref = (await cliReference({ image: src, mode: 'outpaint', expand: source.expand!, prompt: 'sky', steps: 4, candidates: 1, seed, pack: SMALL_PACK })).bySeed(seed);
+    const d = compareRgba(cropImage(out, ref.region), ref.patch);
+    process.stdout.write(`${describeDiff(`figma outpaint (bridge) vs CLI (region ${ref.region.width}x${ref.region.height})`, d)}\n`);
+    const whole = compareRgba(out, ref.canvas);
+    expect(whole.mean * whole.n).toBeCloseTo(d.mean * d.n, 6); // nothing differs outside the region
+    // The bridge runs onnxruntime-node CPU like the CLI: measured identical.
+    expect(d.max).toBeLessThanOrEqual(1);
+    expect(d.mean).toBeLessThanOrEqual(0.05);
   });
 });

@@ -20,7 +20,7 @@ export const ARTIFACTS = join(__dirname, '..', 'artifacts');
 export const SMALL_PACK = join(ROOT, 'models', 'packs', 'byteedit-small');
 export const TOKEN = 'figma-e2e-token';
 
-/** Builds dist/ and starts a real bridge on a free loopback port serving the small pack and the runtime files. */
+/** Builds dist/ and starts a real bridge (CPU) on a free loopback port serving the small pack and the runtime files. */
 export async function buildAndStartBridge(options: Pick<ServerOptions, 'recordPreferences'> = {}): Promise<BridgeServer> {
   execFileSync(process.execPath, [join(__dirname, '..', 'build.mjs')], { stdio: 'pipe' });
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -29,6 +29,8 @@ export async function buildAndStartBridge(options: Pick<ServerOptions, 'recordPr
     token: TOKEN,
     packs: [SMALL_PACK, join(DIST, 'onnxruntime-web')],
     writeBridgeFile: false,
+    // The CPU, like the CLI reference the tests compare with (test/reference/cpu-reference.ts).
+    device: 'cpu',
     configDir: mkdtempSync(join(tmpdir(), 'byteedit-figma-')),
     ...options,
   });

@@ -4,7 +4,8 @@
  * pack on a random loopback port, and gimp-console-3.0 in batch mode calling the three procedures
  * on a PNG with a (soft) selection. GIMP's exit code says nothing about a failed procedure, so the
  * batch script records each returned status and the layers, and this test checks pixels, masks
- * and offsets against what the bridge produced.
+ * and offsets against what the bridge produced, and against what the CLI makes on the CPU for the
+ * same request (test/reference/cpu-reference.ts).
  *
  * Needs root (chroot). BYTEEDIT_SKIP_GIMP=1 skips it explicitly; otherwise a missing prerequisite fails.
  */
@@ -13,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { basename, join, resolve } from 'node:path';
 import { cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
+import { cliReference, compareRgba, describeDiff, FIXTURE_PACK, type ReferenceCandidate, type ReferenceRequest } from '../../../test/reference/cpu-reference';
 import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
 import { http, sleep } from './helpers';
 
@@ -43,6 +45,8 @@ interface Run {
   before: ImageInfo;
   after: ImageInfo;
   then?: { status: string; error: string | null; after: ImageInfo };
+  /** The image's selection after the call (Y u8, image-sized), for runs that select. */
+  selection?: string;
 }
 
 /** A small scene: sky gradient, ground, a sun disk and some texture, so crops are recognisable. */
@@ -237,6 +241,43 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     return kept;
   }
 
+  /**
+   * The request the plug-in should have sent for a selection run, made here from the test's own
+   * picture and the selection GIMP reported: the selection's box grown by max(32, half its long
+   * side) and clipped to the layer (bridge_client.context_rect), the layer's pixels and the
+   * selection cropped to it. Returns the CLI's CPU result for it and the crop's image origin.
+   */
+  async function selectionReference(run: Run, layerOffset: [number, number], r: Omit<ReferenceRequest, 'image' | 'mask' | 'pack'>): Promise<{ bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number }; size: [number, number] }> {
+    const sel = b64(run.selection!);
+    let [x1, y1, x2, y2] = [W, H, 0, 0];
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        if (sel[y * W + x]! > 0) [x1, y1, x2, y2] = [Math.min(x1, x), Math.min(y1, y), Math.max(x2, x + 1), Math.max(y2, y + 1)];
+    const pad = Math.max(32, Math.floor(0.5 * Math.max(x2 - x1, y2 - y1)));
+    const [ox, oy] = layerOffset;
+    const [cx1, cy1, cx2, cy2] = [Math.max(ox, x1 - pad), Math.max(oy, y1 - pad), Math.min(W, ox + W, x2 + pad), Math.min(H, oy + H, y2 + pad)];
+    const [w, h] = [cx2 - cx1, cy2 - cy1];
+    const mask = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) mask.set(sel.subarray((cy1 + y) * W + cx1, (cy1 + y) * W + cx2), y * w);
+    const image = cropImage(picture, rect(cx1 - ox, cy1 - oy, w, h));
+    const ref = await cliReference({ ...r, image, mask: { width: w, height: h, data: mask }, pack: FIXTURE_PACK });
+    return { bySeed: (seed) => ref.bySeed(seed), origin: { x: cx1, y: cy1 }, size: [w, h] };
+  }
+
+  /**
+   * The layer is the reference candidate of its seed: at the crop's origin plus the candidate's
+   * region, with the same pixels. Bridge (onnxruntime-node CPU) vs CLI (CPU): measured identical.
+   */
+  function expectLayerIsReference(label: string, layer: LayerInfo, reference: { bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number } }): void {
+    const seed = Number(/\(seed (\d+)\)/.exec(layer.name)![1]);
+    const ref = reference.bySeed(seed);
+    expect([layer.x, layer.y, layer.width, layer.height]).toEqual([reference.origin.x + ref.region.x, reference.origin.y + ref.region.y, ref.region.width, ref.region.height]);
+    const d = compareRgba({ width: layer.width, height: layer.height, data: b64(layer.rgba) }, ref.patch);
+    process.stdout.write(`${describeDiff(`gimp ${label} seed ${seed} vs CLI`, d)}\n`);
+    expect(d.max).toBeLessThanOrEqual(1);
+    expect(d.mean).toBeLessThanOrEqual(0.05);
+  }
+
   it('installs with the documented installer, which asks GIMP for its folder', () => {
     expect(installOutput).toContain(`GIMP plug-ins folder: ${inside}/profile/plug-ins (reported by`);
     expect(existsSync(join(work, 'profile', 'plug-ins', 'byteedit', 'byteedit.py'))).toBe(true);
@@ -273,9 +314,13 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
       expect(m[(60 - layer.y) * layer.width + (80 - layer.x)]).toBe(255);
       expect(m.some((v) => v > 0 && v < 255)).toBe(true);
     }
+    // The truth: each layer is the CLI's CPU result for the same request (context crop) and seed.
+    const reference = await selectionReference(run, [0, 0], { mode: 'edit', prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 });
+    expect([job!.request.width, job!.request.height]).toEqual(reference.size);
+    for (const layer of [best, second]) expectLayerIsReference('edit', layer, reference);
   });
 
-  it('Erase Selection adds a masked layer over the selected area', () => {
+  it('Erase Selection adds a masked layer over the selected area', async () => {
     const run = runs.erase!;
     expect([run.status, run.error]).toEqual(['success', null]);
     expect(run.after.layers).toHaveLength(2);
@@ -285,6 +330,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(20);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
     expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
+    expectLayerIsReference('erase', layer, await selectionReference(run, [0, 0], { mode: 'erase', candidates: 1, steps: 2, seed: 9 }));
   });
 
   it('Keep Candidate keeps the chosen layer, removes the other candidates and has the bridge record the choice', async () => {
@@ -318,7 +364,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(run.after.layers[1]).toEqual(run.before.layers[0]);
   });
 
-  it('places results correctly on a layer that is offset on the canvas', () => {
+  it('places results correctly on a layer that is offset on the canvas', async () => {
     const run = runs['offset-layer']!;
     expect([run.status, run.error]).toEqual(['success', null]);
     const [layer, original] = run.after.layers as [LayerInfo, LayerInfo];
@@ -326,6 +372,8 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(70);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(100);
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+    // Image coordinates for the selection and the new layer, layer-local ones for the pixels read.
+    expectLayerIsReference('offset layer', layer, await selectionReference(run, [12, 6], { mode: 'erase', candidates: 1, steps: 2, seed: 4 }));
   });
 
   it('works on grayscale images (the layer is grey + alpha, converted by GIMP)', () => {
@@ -336,7 +384,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(run.after.layers[0]!.mask).not.toBeNull();
   });
 
-  it('Expand Canvas grows the canvas, shifts but never repaints the original, and fills the new border', () => {
+  it('Expand Canvas grows the canvas, shifts but never repaints the original, and fills the new border', async () => {
     const run = runs.expand!;
     expect([run.status, run.error]).toEqual(['success', null]);
     expect([run.after.width, run.after.height]).toEqual([W + 32, H + 16]);
@@ -349,6 +397,9 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     const mask = b64(layer.mask);
     expect(mask[0 * layer.width + (layer.width - 1)]).toBeGreaterThan(0);
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
+    // The whole picture is the context here (the bands are 256 px); canvas = image coordinates.
+    const reference = await cliReference({ image: picture, mode: 'outpaint', expand: { left: 0, top: 16, right: 32, bottom: 0 }, candidates: 1, steps: 2, seed: 3, pack: FIXTURE_PACK });
+    expectLayerIsReference('expand', layer, { bySeed: (seed) => reference.bySeed(seed), origin: { x: 0, y: 0 } });
   });
 
   it('cancels the job on the bridge when GIMP kills the plug-in (the user pressed cancel), adding no layer', async () => {

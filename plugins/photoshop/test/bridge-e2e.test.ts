@@ -2,7 +2,8 @@
  * End to end: the FAKE Photoshop + the REAL bridge (startServer from plugins/gimp-bridge, the
  * core's worker engine, the tiny-sd-diffusers fixture pack with random weights) over loopback.
  * The panel's own code does everything: token file → health → PNG → job → SSE (or polling) →
- * raw results → layers with masks. Checks land on pixels and offsets, not just on success.
+ * raw results → layers with masks. Checks land on pixels and offsets, not just on success: the
+ * layers hold what the CLI makes on the CPU for the same request (test/reference/cpu-reference.ts).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,9 @@ import { EditSession } from '../src/edit-session';
 import { isPanelError } from '../src/errors';
 import { readTokenFile } from '../src/token-file';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
-import { crop, FakePhotoshop, fakeUxp } from './fake-photoshop';
+import { createImage } from '@byteedit/core';
+import { cliReference, compareRgba, describeDiff, SMALL_PACK, type Diff, type Reference, type ReferenceRequest } from '../../../test/reference/cpu-reference';
+import { crop, FakePhotoshop, fakeUxp, type FakeDocument } from './fake-photoshop';
 
 jest.setTimeout(240_000);
 
@@ -24,7 +27,7 @@ let server: BridgeServer;
 let client: BridgeClient;
 
 beforeAll(async () => {
-  server = await startServer({ port: 0, packs: [FIXTURE_PACK], configDir: mkdtempSync(join(tmpdir(), 'byteedit-ps-')) });
+  server = await startServer({ port: 0, packs: [FIXTURE_PACK], device: 'cpu', configDir: mkdtempSync(join(tmpdir(), 'byteedit-ps-')) });
   // The panel's "Read token file…" flow, with the FAKE uxp file picker handing over bridge.json.
   const file = await readTokenFile(fakeUxp(readFileSync(server.bridgeFile!, 'utf8')));
   expect(file).toEqual({ url: `http://127.0.0.1:${server.port}`, token: server.token });
@@ -34,6 +37,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close({ mode: 'cancel' });
 });
+
+/**
+ * The reference for a selection edit: the CLI on the CPU with the request the panel should have
+ * sent (the document's pixels and selection cropped to the context box), candidate by seed.
+ */
+function contextRequest(doc: FakeDocument, pixels: Uint8Array, context: { left: number; top: number; right: number; bottom: number }, r: Omit<ReferenceRequest, 'image' | 'mask'>): Promise<Reference> {
+  const width = context.right - context.left;
+  const height = context.bottom - context.top;
+  return cliReference({ ...r, image: createImage(width, height, crop(pixels, doc.width, context, 4)), mask: { width, height, data: crop(doc.selectionMask!, doc.width, context, 1) } });
+}
+
+/** Bridge (onnxruntime-node CPU) vs the CLI (CPU): measured identical (max 0, mean 0). */
+function expectSameAsReference(label: string, d: Diff): void {
+  process.stdout.write(`${describeDiff(label, d)}\n`);
+  expect(d.max).toBeLessThanOrEqual(1);
+  expect(d.mean).toBeLessThanOrEqual(0.05);
+}
 
 function documentWithSelection(): { ps: FakePhotoshop; doc: ReturnType<FakePhotoshop['openDocument']> } {
   const ps = new FakePhotoshop();
@@ -45,6 +65,7 @@ function documentWithSelection(): { ps: FakePhotoshop; doc: ReturnType<FakePhoto
 it('edits a selection: only the context region goes to the bridge, candidates come back as masked layers at their offsets', async () => {
   const { ps, doc } = documentWithSelection();
   const background = doc.layers[0]!.pixels.slice();
+  const before = doc.composite();
   const session = new EditSession(ps, client);
   const fractions: number[] = [];
   const generation = await session.generate({ mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 11, steps: 2, onProgress: (f) => fractions.push(f) });
@@ -64,6 +85,10 @@ it('edits a selection: only the context region goes to the bridge, candidates co
   expect([decoded.width, decoded.height]).toEqual([generation.candidates[0]!.region.width, generation.candidates[0]!.region.height]);
   expect(ps.callsOf('encodeImageData')).toHaveLength(1);
 
+  const reference = await contextRequest(doc, before, generation.context, { mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 11, steps: 2, pack: FIXTURE_PACK });
+  expect(reference.device).toBe('cpu');
+  expect(generation.summary.device).toBe('cpu');
+
   const indices = generation.candidates.map((c) => c.index);
   const applied = await session.apply(generation, indices);
   expect(doc.layers).toHaveLength(3);
@@ -79,6 +104,10 @@ it('edits a selection: only the context region goes to the bridge, candidates co
     const mask = await client.result(generation.jobId, index, 'mask');
     expect(Buffer.from(crop(layer.pixels, doc.width, bounds, 4))).toEqual(Buffer.from(patch.data));
     expect(Buffer.from(crop(layer.mask!, doc.width, bounds, 1))).toEqual(Buffer.from(mask.data));
+    // The truth: the layer's pixels are the CLI's output for the same request and seed, same place.
+    const ref = reference.bySeed(c.seed);
+    expect(ref.region).toEqual(c.region);
+    expectSameAsReference(`photoshop edit seed ${c.seed} vs CLI`, compareRgba({ width: c.region.width, height: c.region.height, data: crop(layer.pixels, doc.width, bounds, 4) }, ref.patch));
     // The compositing mask covers the selection's centre and nothing far outside the context.
     expect(layer.mask![56 * doc.width + 86]).toBeGreaterThan(0);
     expect(bounds.left).toBeGreaterThanOrEqual(38);
@@ -111,6 +140,12 @@ it('expands the canvas and places the new content on the grown canvas', async ()
   expect(applied.offsets[0]).toEqual({ left: c.region.x, top: c.region.y });
   expect(Buffer.from(crop(doc.layers[0]!.pixels, 80, { left: 0, top: 0, right: 64, bottom: 48 }, 4))).toEqual(Buffer.from(before));
   expect(doc.history).toEqual(['byteedit expand']);
+  // The truth: the new layer holds the CLI's outpaint of the whole document, at the same place.
+  const reference = await cliReference({ image: createImage(64, 48, before), mode: 'outpaint', expand: { left: 0, top: 0, right: 16, bottom: 0 }, candidates: 1, seed: 5, steps: 2, pack: FIXTURE_PACK });
+  const ref = reference.bySeed(c.seed);
+  expect(ref.region).toEqual(c.region);
+  const bounds = { left: c.region.x, top: c.region.y, right: c.region.x + c.region.width, bottom: c.region.y + c.region.height };
+  expectSameAsReference('photoshop expand vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, 80, bounds, 4) }, ref.patch));
 });
 
 it('cancels a running job', async () => {
@@ -150,9 +185,10 @@ it('says where the token is when it is wrong', async () => {
 });
 
 it('works with the small default pack (the bridge started without --pack)', async () => {
-  const defaultServer = await startServer({ port: 0, writeBridgeFile: false });
+  const defaultServer = await startServer({ port: 0, writeBridgeFile: false, device: 'cpu' });
   try {
     const { ps, doc } = documentWithSelection();
+    const before = doc.composite();
     const session = new EditSession(ps, new BridgeClient({ url: defaultServer.url, token: defaultServer.token }));
     const generation = await session.generate({ mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4 });
     const c = generation.candidates[0]!;
@@ -160,6 +196,10 @@ it('works with the small default pack (the bridge started without --pack)', asyn
     expect(applied.offsets[0]).toEqual({ left: 38 + c.region.x, top: 8 + c.region.y });
     const bounds = { left: 38 + c.region.x, top: 8 + c.region.y, right: 38 + c.region.x + c.region.width, bottom: 8 + c.region.y + c.region.height };
     expect(Buffer.from(crop(doc.layers[1]!.pixels, doc.width, bounds, 4))).toEqual(Buffer.from((await new BridgeClient({ url: defaultServer.url, token: defaultServer.token }).result(generation.jobId, c.index, 'patch')).data));
+    const reference = await contextRequest(doc, before, generation.context, { mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4, pack: SMALL_PACK });
+    const ref = reference.bySeed(c.seed);
+    expect(ref.region).toEqual(c.region);
+    expectSameAsReference('photoshop edit (small pack) vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, doc.width, bounds, 4) }, ref.patch));
   } finally {
     await defaultServer.close({ mode: 'cancel' });
   }
