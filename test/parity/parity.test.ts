@@ -5,78 +5,29 @@
  * relative 1.05-2.8 and the images by up to 255/255; the bounds below are 4 orders of magnitude
  * tighter (docs/parity.md has the measured figures).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { decodeImage } from '../../core/src/index';
+import { buildRunner, expectParity, IMAGE_MAX, IMAGE_MEAN, LAVAPIPE, PARITY_ENV as env, REPO, runParity } from './harness';
 
-const REPO = resolve(__dirname, '..', '..');
-const LAVAPIPE = join(REPO, 'test', 'webgpu', 'node-lavapipe');
 const BIN = join(REPO, 'core', 'bin', 'byteedit.js');
 const SMALL = join(REPO, 'models', 'packs', 'byteedit-small');
 const FIXTURES = join(REPO, 'models', 'fixtures');
 const EXAMPLE = ['--image', join(REPO, 'docs/examples/before.png'), '--mask', join(REPO, 'docs/examples/mask.png')];
 const PHOTO = ['--image', join(REPO, 'docs/examples/photo-coffee.png'), '--mask', join(REPO, 'docs/examples/photo-coffee-mask.png')];
 
-/** Relative error of a component's outputs (max |a - b| / max |ref|), by output dtype. */
-const COMPONENT_BOUND: Record<string, number> = { float32: 5e-5, float16: 1e-3 };
-/**
- * End to end, per RGB channel value over the candidate's region (0-255). Measured: fp32 packs at
- * most 2, the fp16 pack 4 (half-precision UNet outputs round differently); means below 0.006.
- */
-const IMAGE_MAX = { fp32: 3, fp16: 4 };
-const IMAGE_MEAN = 0.05;
-
-interface Component {
-  component: string;
-  device: string;
-  dtype: string;
-  rel: number;
-  finite: boolean;
-  calls: number;
-}
-interface Report {
-  cpu: { ranking: number[] };
-  backends: Record<string, { device: string; components: Component[]; endToEnd: { max: number; mean: number; ranking: number[] } }>;
-}
-
 let dir: string;
 let runner: string;
-const env = { ...process.env, NODE_PATH: join(REPO, 'node_modules') };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'byteedit-parity-'));
-  const check = spawnSync(LAVAPIPE, ['--check'], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`WebGPU on the software driver is not set up: ${check.stderr.trim()}`);
-  runner = join(dir, 'run-parity.js');
-  await build({ entryPoints: [join(__dirname, 'run-parity.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node', 'onnxruntime-web'], outfile: runner, logLevel: 'error' });
+  runner = await buildRunner(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function parity(name: string, pack: string, args: string[]): Report {
-  const out = join(dir, `${name}.json`);
-  const r = spawnSync(LAVAPIPE, [runner, '--pack', pack, ...args, '--backends', 'webgpu,wasm', '--out', out], { encoding: 'utf8', env, timeout: 10 * 60_000 });
-  if (r.status !== 0) throw new Error(`run-parity ${name} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(readFileSync(out, 'utf8')) as Report;
-}
-
-function expectParity(report: Report, components: string[], precision: 'fp32' | 'fp16' = 'fp32'): void {
-  for (const backend of ['webgpu', 'wasm']) {
-    const b = report.backends[backend]!;
-    expect(b.device).toBe(backend); // ran there: no silent fallback to the CPU
-    expect(b.components.map((c) => c.component).sort()).toEqual([...components].sort());
-    for (const c of b.components) {
-      expect({ backend, component: c.component, device: c.device, finite: c.finite }).toEqual({ backend, component: c.component, device: backend, finite: true });
-      expect({ backend, component: c.component, rel: c.rel }).toEqual({ backend, component: c.component, rel: expect.any(Number) });
-      if (!(c.rel <= COMPONENT_BOUND[c.dtype]!)) throw new Error(`${backend} ${c.component} (${c.dtype}): relative error ${c.rel} > ${COMPONENT_BOUND[c.dtype]}`);
-    }
-    expect({ backend, max: b.endToEnd.max <= IMAGE_MAX[precision], mean: b.endToEnd.mean <= IMAGE_MEAN, got: b.endToEnd }).toEqual({ backend, max: true, mean: true, got: b.endToEnd });
-    // Same candidates in the same order: OUT-1 ... OUT-K do not depend on the backend.
-    expect(b.endToEnd.ranking).toEqual(report.cpu.ranking);
-  }
-}
+const parity = (name: string, pack: string, args: string[]) => runParity(runner, dir, name, pack, args);
 
 const SD_COMPONENTS = ['unet', 'text_encoder', 'vae_encoder', 'vae_decoder'];
 const SMALL_COMPONENTS = [...SD_COMPONENTS, 'rewards/image_encoder.onnx', 'rewards/text_encoder.onnx', 'rewards/aesthetic.onnx', 'rewards/coherence.onnx'];
@@ -137,5 +88,35 @@ describe('byteedit edit --device webgpu on lavapipe', () => {
     expect(r.json.deviceChoice.fallbacks).toEqual([{ device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers.*known-answer check.*off by/) }]);
     const ours = r.stderr.split('\n').filter((l) => l.startsWith('byteedit:'));
     expect(ours).toEqual([expect.stringMatching(/^byteedit: not using webgpu: it computes wrong numbers: .*; using cpu$/)]);
+  });
+});
+
+describe('the bridge on lavapipe', () => {
+  async function health(extraEnv: Record<string, string>): Promise<{ deviceChoice: unknown; devices: { name: string; available: boolean; check?: string }[] }> {
+    const config = mkdtempSync(join(dir, 'config-'));
+    const child = spawn(LAVAPIPE, [BIN, 'serve', '--port', '0'], { env: { ...env, XDG_CONFIG_HOME: config, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) res(m[1]!);
+        });
+        child.on('exit', (code) => rej(new Error(`bridge exited with ${code}`)));
+      });
+      return (await (await fetch(`${url}/v1/health`)).json()) as Awaited<ReturnType<typeof health>>;
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((res) => child.once('exit', res));
+    }
+  }
+
+  it('says in /v1/health which device auto chose, and why it passed over webgpu when webgpu computes wrong numbers', async () => {
+    const good = await health({});
+    expect(good.deviceChoice).toEqual({ requested: 'auto', device: 'webgpu', fallbacks: [] });
+    const bad = await health({ BYTEEDIT_WEBGPU_LAYOUT: 'NHWC' });
+    expect(bad.deviceChoice).toEqual({ requested: 'auto', device: 'cpu', fallbacks: [{ device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers/) }] });
+    expect(bad.devices.find((d) => d.name === 'webgpu')).toMatchObject({ available: false, check: 'failed' });
   });
 });
