@@ -189,8 +189,22 @@ export interface LayerToAdd {
   region: Box<ContextSpace>;
   /** RGBA8 rows of the region. */
   patch: Uint8Array;
-  /** 8-bit compositing mask rows of the region. */
+  /** 8-bit compositing mask rows of the region (soft edge); the layer mask is made from it, see layerMaskOf. */
   mask: Uint8Array;
+}
+
+/**
+ * The layer mask for a candidate: its compositing mask made hard, 255 wherever it is > 0 and 0
+ * elsewhere. The patch is already "generated content composited through the compositing mask":
+ * where the mask is 0 it is the source, byte for byte, and the soft edge is blended in it. Using
+ * the soft mask as the layer mask would blend that edge with the source a second time
+ * (source·(1−m) + patch·m); with the hard mask the document shows the patch exactly, i.e. what
+ * the CLI writes for the same request, and designers still get a mask to paint on (it marks the
+ * pixels the edit may change; painting it black gives the source back). A mask rather than none,
+ * so refining the result needs no extra step.
+ */
+export function layerMaskOf(compositing: Uint8Array): Uint8Array {
+  return compositing.map((v) => (v > 0 ? 255 : 0));
 }
 
 export interface ApplyPlan {
@@ -219,9 +233,9 @@ export function toDocument(plan: Pick<ApplyPlan, 'context' | 'sourceOffset' | 'e
 }
 
 /**
- * Adds one layer (pixels + layer mask) per chosen candidate in a single modal scope and a single
- * history state. On any failure the history suspension is resumed without committing, which
- * returns the document to its state before the apply.
+ * Adds one layer (pixels + hard layer mask, see layerMaskOf) per chosen candidate in a single
+ * modal scope and a single history state. On any failure the history suspension is resumed
+ * without committing, which returns the document to its state before the apply.
  */
 export async function applyLayers(ps: PhotoshopSubset, plan: ApplyPlan): Promise<ApplyResult> {
   return ps.core.executeAsModal(async (context) => {
@@ -240,7 +254,7 @@ export async function applyLayers(ps: PhotoshopSubset, plan: ApplyPlan): Promise
         const height = heightOf(item.region);
         const at = toDocument(plan, item.region.left, item.region.top);
         const pixels = await ps.imaging.createImageDataFromBuffer(item.patch, { width, height, components: 4, chunky: true, colorSpace: 'RGB' });
-        const mask = await ps.imaging.createImageDataFromBuffer(item.mask, { width, height, components: 1, chunky: false, colorSpace: 'Grayscale', colorProfile: 'Gray Gamma 2.2' });
+        const mask = await ps.imaging.createImageDataFromBuffer(layerMaskOf(item.mask), { width, height, components: 1, chunky: false, colorSpace: 'Grayscale', colorProfile: 'Gray Gamma 2.2' });
         const targetBounds: PsBounds = { left: at.left, top: at.top, right: at.left + width, bottom: at.top + height };
         try {
           await ps.imaging.putPixels({ documentID: doc.id, layerID: layer.id, imageData: pixels, replace: true, targetBounds, commandName: plan.historyName });

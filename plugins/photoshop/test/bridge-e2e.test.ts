@@ -3,7 +3,8 @@
  * core's worker engine, the tiny-sd-diffusers fixture pack with random weights) over loopback.
  * The panel's own code does everything: token file → health → PNG → job → SSE (or polling) →
  * raw results → layers with masks. Checks land on pixels and offsets, not just on success: the
- * layers hold what the CLI makes on the CPU for the same request (test/reference/cpu-reference.ts).
+ * layers hold what the CLI makes on the CPU for the same request (test/reference/cpu-reference.ts),
+ * and so does what the user sees, the document composite (source + new layer through its mask).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { readTokenFile } from '../src/token-file';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { createImage } from '@byteedit/core';
 import { cliReference, compareRgba, describeDiff, SMALL_PACK, type Diff, type Reference, type ReferenceRequest } from '../../../test/reference/cpu-reference';
-import { crop, FakePhotoshop, fakeUxp, type FakeDocument } from './fake-photoshop';
+import { crop, FakePhotoshop, fakeUxp, type FakeDocument, type FakeLayer } from './fake-photoshop';
 
 jest.setTimeout(240_000);
 
@@ -54,6 +55,17 @@ function expectSameAsReference(label: string, d: Diff): void {
   expect(d.max).toBeLessThanOrEqual(1);
   expect(d.mean).toBeLessThanOrEqual(0.05);
 }
+
+/**
+ * What the user sees of one candidate over `bounds`: the fake's normal-blend composite of the
+ * background and that layer through its layer mask (the other candidates hidden).
+ */
+function shown(doc: FakeDocument, layer: FakeLayer, bounds: { left: number; top: number; right: number; bottom: number }): { width: number; height: number; data: Uint8Array } {
+  return { width: bounds.right - bounds.left, height: bounds.bottom - bounds.top, data: crop(doc.composite([doc.layers[0]!, layer]), doc.width, bounds, 4) };
+}
+
+/** The layer mask the panel should write: the compositing mask made hard (255 wherever it is > 0). */
+const hardened = (mask: Uint8Array): Buffer => Buffer.from(mask.map((v) => (v > 0 ? 255 : 0)));
 
 function documentWithSelection(): { ps: FakePhotoshop; doc: ReturnType<FakePhotoshop['openDocument']> } {
   const ps = new FakePhotoshop();
@@ -103,11 +115,15 @@ it('edits a selection: only the context region goes to the bridge, candidates co
     const patch = await client.result(generation.jobId, index, 'patch');
     const mask = await client.result(generation.jobId, index, 'mask');
     expect(Buffer.from(crop(layer.pixels, doc.width, bounds, 4))).toEqual(Buffer.from(patch.data));
-    expect(Buffer.from(crop(layer.mask!, doc.width, bounds, 1))).toEqual(Buffer.from(mask.data));
     // The truth: the layer's pixels are the CLI's output for the same request and seed, same place.
     const ref = reference.bySeed(c.seed);
     expect(ref.region).toEqual(c.region);
     expectSameAsReference(`photoshop edit seed ${c.seed} vs CLI`, compareRgba({ width: c.region.width, height: c.region.height, data: crop(layer.pixels, doc.width, bounds, 4) }, ref.patch));
+    // And so is what the user sees: the patch already carries the soft edge, so the layer mask
+    // must not blend it with the source a second time.
+    expect(mask.data.some((v) => v > 0 && v < 255)).toBe(true);
+    expectSameAsReference(`photoshop edit seed ${c.seed} composite vs CLI`, compareRgba(shown(doc, layer, bounds), ref.patch));
+    expect(Buffer.from(crop(layer.mask!, doc.width, bounds, 1))).toEqual(hardened(mask.data));
     // The compositing mask covers the selection's centre and nothing far outside the context.
     expect(layer.mask![56 * doc.width + 86]).toBeGreaterThan(0);
     expect(bounds.left).toBeGreaterThanOrEqual(38);
@@ -146,6 +162,7 @@ it('expands the canvas and places the new content on the grown canvas', async ()
   expect(ref.region).toEqual(c.region);
   const bounds = { left: c.region.x, top: c.region.y, right: c.region.x + c.region.width, bottom: c.region.y + c.region.height };
   expectSameAsReference('photoshop expand vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, 80, bounds, 4) }, ref.patch));
+  expectSameAsReference('photoshop expand composite vs CLI', compareRgba(shown(doc, doc.layers[1]!, bounds), ref.patch));
 });
 
 it('cancels a running job', async () => {
@@ -200,6 +217,7 @@ it('works with the small default pack (the bridge started without --pack)', asyn
     const ref = reference.bySeed(c.seed);
     expect(ref.region).toEqual(c.region);
     expectSameAsReference('photoshop edit (small pack) vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, doc.width, bounds, 4) }, ref.patch));
+    expectSameAsReference('photoshop edit (small pack) composite vs CLI', compareRgba(shown(doc, doc.layers[1]!, bounds), ref.patch));
   } finally {
     await defaultServer.close({ mode: 'cancel' });
   }

@@ -152,10 +152,13 @@ export class FakeDocument implements PsDocument {
     return layer;
   }
 
-  /** Normal-blend composite of all layers (with their masks), RGBA. */
-  composite(): Uint8Array {
+  /**
+   * Normal-blend composite of all layers (with their masks), RGBA: what the document shows. With
+   * `only`, of just those layers (kept in stacking order), as when the others are hidden.
+   */
+  composite(only?: FakeLayer[]): Uint8Array {
     const out = new Uint8Array(this.width * this.height * 4);
-    for (const layer of this.layers) {
+    for (const layer of only ? this.layers.filter((l) => only.includes(l)) : this.layers) {
       for (let i = 0, p = 0; p < this.width * this.height; p++, i += 4) {
         const a = (layer.pixels[i + 3]! / 255) * (layer.mask ? layer.mask[p]! / 255 : 1);
         if (a === 0) continue;

@@ -128,7 +128,8 @@ describe('refusals', () => {
 
 function patchOf(w: number, h: number, seed: number): { patch: Uint8Array; mask: Uint8Array } {
   const patch = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * seed) & 255));
-  const mask = new Uint8Array(w * h).map((_, i) => (i % w > 2 ? 255 : 128));
+  // A soft compositing mask: 0 in the first column, a soft edge, then 255.
+  const mask = new Uint8Array(w * h).map((_, i) => (i % w > 2 ? 255 : i % w > 0 ? 128 : 0));
   return { patch, mask };
 }
 
@@ -153,7 +154,8 @@ describe('applying candidates', () => {
     for (const [i, layer] of doc.layers.slice(1).entries()) {
       const want = [a, b][i]!;
       expect(Buffer.from(crop(layer.pixels, doc.width, { left: 138, top: 78, right: 178, bottom: 108 }, 4))).toEqual(Buffer.from(want.patch));
-      expect(Buffer.from(crop(layer.mask!, doc.width, { left: 138, top: 78, right: 178, bottom: 108 }, 1))).toEqual(Buffer.from(want.mask));
+      // The layer mask is the compositing mask made hard (the patch already carries the soft edge).
+      expect(Buffer.from(crop(layer.mask!, doc.width, { left: 138, top: 78, right: 178, bottom: 108 }, 1))).toEqual(Buffer.from(want.mask.map((v) => (v > 0 ? 255 : 0))));
       // Nothing outside the region.
       expect(layer.pixels.reduce((n, v, j) => n + (j % 4 === 3 && v > 0 ? 1 : 0), 0)).toBe(40 * 30);
     }
