@@ -14,10 +14,12 @@ export const PARITY_ENV = { ...process.env, NODE_PATH: join(REPO, 'node_modules'
 /** Relative error of a component's outputs (max |a - b| / max |ref|), by output dtype. */
 export const COMPONENT_BOUND: Record<string, number> = { float32: 5e-5, float16: 1e-3 };
 /**
- * End to end, per RGB channel value over the candidate's region (0-255). Measured: fp32 packs at
- * most 2, the fp16 pack 4 (half-precision UNet outputs round differently); means below 0.006.
+ * End to end, per RGB channel value over the candidate's region (0-255). Measured (docs/parity.md):
+ * fp32 packs at most 2, the SD-1.5-shaped pack 3; the fp16 pack 4 (its UNet's half-precision
+ * outputs round differently, a few levels after the sampler); every mean below 0.006. Without the
+ * fix: max 199-255, mean 33-66.
  */
-export const IMAGE_MAX = { fp32: 3, fp16: 4 };
+export const IMAGE_MAX = { fp32: 4, fp16: 6 };
 export const IMAGE_MEAN = 0.05;
 
 interface Component {
