@@ -4,8 +4,9 @@
  * pack on a random loopback port, and gimp-console-3.0 in batch mode calling the three procedures
  * on a PNG with a (soft) selection. GIMP's exit code says nothing about a failed procedure, so the
  * batch script records each returned status and the layers, and this test checks pixels, masks
- * and offsets against what the bridge produced, and against what the CLI makes on the CPU for the
- * same request (test/reference/cpu-reference.ts).
+ * and offsets against what the bridge produced, and the layers and GIMP's own composite (what the
+ * user sees) against what the CLI makes on the CPU for the same request
+ * (test/reference/cpu-reference.ts).
  *
  * Needs root (chroot). BYTEEDIT_SKIP_GIMP=1 skips it explicitly; otherwise a missing prerequisite fails.
  */
@@ -32,6 +33,8 @@ interface LayerInfo {
   visible: boolean;
   rgba: string;
   mask: string | null;
+  /** Layers with a mask: the image as GIMP composites it with this layer the only candidate visible (image-sized RGBA). */
+  composite?: string;
 }
 interface ImageInfo {
   width: number;
@@ -264,11 +267,16 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     return { bySeed: (seed) => ref.bySeed(seed), origin: { x: cx1, y: cy1 }, size: [w, h] };
   }
 
+  /** The layer mask the plug-in should add: the compositing mask made hard (255 wherever it is > 0). */
+  const hardened = (mask: Buffer): Buffer => Buffer.from(mask.map((v) => (v > 0 ? 255 : 0)));
+
   /**
    * The layer is the reference candidate of its seed: at the crop's origin plus the candidate's
    * region, with the same pixels. Bridge (onnxruntime-node CPU) vs CLI (CPU): measured identical.
+   * And so is what the user sees over that region: GIMP's composite of the image with this layer
+   * through its layer mask (the patch carries the soft edge; the mask must not blend it again).
    */
-  function expectLayerIsReference(label: string, layer: LayerInfo, reference: { bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number } }): void {
+  function expectLayerIsReference(label: string, layer: LayerInfo, reference: { bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number } }, image: ImageInfo): void {
     const seed = Number(/\(seed (\d+)\)/.exec(layer.name)![1]);
     const ref = reference.bySeed(seed);
     expect([layer.x, layer.y, layer.width, layer.height]).toEqual([reference.origin.x + ref.region.x, reference.origin.y + ref.region.y, ref.region.width, ref.region.height]);
@@ -276,6 +284,12 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     process.stdout.write(`${describeDiff(`gimp ${label} seed ${seed} vs CLI`, d)}\n`);
     expect(d.max).toBeLessThanOrEqual(1);
     expect(d.mean).toBeLessThanOrEqual(0.05);
+    expect(layer.composite).toBeDefined();
+    const shown = cropImage({ width: image.width, height: image.height, data: new Uint8ClampedArray(b64(layer.composite!)) }, rect(layer.x, layer.y, layer.width, layer.height));
+    const c = compareRgba(shown, ref.patch);
+    process.stdout.write(`${describeDiff(`gimp ${label} seed ${seed} composite vs CLI`, c)}\n`);
+    expect(c.max).toBeLessThanOrEqual(1);
+    expect(c.mean).toBeLessThanOrEqual(0.05);
   }
 
   it('installs with the documented installer, which asks GIMP for its folder', () => {
@@ -296,28 +310,31 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     const [job] = await jobsByMode('edit');
     // Only the context region went over the wire, not the whole picture.
     expect(job!.request.width * job!.request.height).toBeLessThan(W * H);
+    // The truth: each layer, and the image shown with it, is the CLI's CPU result for the same
+    // request (context crop) and seed.
+    const reference = await selectionReference(run, [0, 0], { mode: 'edit', prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 });
+    expect([job!.request.width, job!.request.height]).toEqual(reference.size);
     for (const layer of [best, second]) {
       const c = job!.candidates.find((k) => layer.name.includes(`(seed ${k.seed})`))!;
       expect([layer.width, layer.height]).toEqual([c.region.width, c.region.height]);
       const patch = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=patch&format=raw`, { headers: auth() });
       const mask = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=mask&format=raw`, { headers: auth() });
       expect(b64(layer.rgba).equals(patch.body)).toBe(true);
-      expect(b64(layer.mask).equals(mask.body)).toBe(true);
+      // The compositing mask is soft (the feathered selection); the patch already carries that edge.
+      expect(mask.body.some((v) => v > 0 && v < 255)).toBe(true);
+      expectLayerIsReference('edit', layer, reference, after);
+      // So the layer mask is that mask made hard: it blends nothing a second time.
+      expect(b64(layer.mask).equals(hardened(mask.body))).toBe(true);
       // Right offset: wherever the mask keeps the source, the layer shows exactly the picture under it.
       expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
-      // The layer covers the selection (55..105 x 35..85) and its soft mask is strongest inside it.
+      // The layer covers the selection (55..105 x 35..85) and its mask is on inside it.
       expect(layer.x).toBeLessThanOrEqual(55);
       expect(layer.y).toBeLessThanOrEqual(35);
       expect(layer.x + layer.width).toBeGreaterThanOrEqual(105);
       expect(layer.y + layer.height).toBeGreaterThanOrEqual(85);
       const m = b64(layer.mask);
       expect(m[(60 - layer.y) * layer.width + (80 - layer.x)]).toBe(255);
-      expect(m.some((v) => v > 0 && v < 255)).toBe(true);
     }
-    // The truth: each layer is the CLI's CPU result for the same request (context crop) and seed.
-    const reference = await selectionReference(run, [0, 0], { mode: 'edit', prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 });
-    expect([job!.request.width, job!.request.height]).toEqual(reference.size);
-    for (const layer of [best, second]) expectLayerIsReference('edit', layer, reference);
   });
 
   it('Erase Selection adds a masked layer over the selected area', async () => {
@@ -330,7 +347,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x).toBeLessThanOrEqual(20);
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(50);
     expect(expectKeptOutsideMask(layer, run.after.layers[1]!)).toBeGreaterThan(0);
-    expectLayerIsReference('erase', layer, await selectionReference(run, [0, 0], { mode: 'erase', candidates: 1, steps: 2, seed: 9 }));
+    expectLayerIsReference('erase', layer, await selectionReference(run, [0, 0], { mode: 'erase', candidates: 1, steps: 2, seed: 9 }), run.after);
   });
 
   it('Keep Candidate keeps the chosen layer, removes the other candidates and has the bridge record the choice', async () => {
@@ -373,7 +390,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(layer.x + layer.width).toBeGreaterThanOrEqual(100);
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
     // Image coordinates for the selection and the new layer, layer-local ones for the pixels read.
-    expectLayerIsReference('offset layer', layer, await selectionReference(run, [12, 6], { mode: 'erase', candidates: 1, steps: 2, seed: 4 }));
+    expectLayerIsReference('offset layer', layer, await selectionReference(run, [12, 6], { mode: 'erase', candidates: 1, steps: 2, seed: 4 }), run.after);
   });
 
   it('works on grayscale images (the layer is grey + alpha, converted by GIMP)', () => {
@@ -399,7 +416,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
     // The whole picture is the context here (the bands are 256 px); canvas = image coordinates.
     const reference = await cliReference({ image: picture, mode: 'outpaint', expand: { left: 0, top: 16, right: 32, bottom: 0 }, candidates: 1, steps: 2, seed: 3, pack: FIXTURE_PACK });
-    expectLayerIsReference('expand', layer, { bySeed: (seed) => reference.bySeed(seed), origin: { x: 0, y: 0 } });
+    expectLayerIsReference('expand', layer, { bySeed: (seed) => reference.bySeed(seed), origin: { x: 0, y: 0 } }, run.after);
   });
 
   it('cancels the job on the bridge when GIMP kills the plug-in (the user pressed cancel), adding no layer', async () => {

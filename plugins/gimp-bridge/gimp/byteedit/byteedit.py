@@ -3,7 +3,7 @@
 
 Reads the active layer and the (soft) selection, sends only the context region around it to the
 local byteedit bridge (`npx byteedit serve`), shows progress, and inserts every candidate as a new
-layer with a layer mask at the right offset, all in one undo group. Original layers are never
+layer with a (hard) layer mask at the right offset, all in one undo group. Original layers are never
 painted on. Filters > Generative > Keep Candidate... removes the other candidates of that run and,
 when the user ticks it (off by default), asks the bridge to record the choice locally
 (docs/preferences.md). Standard library only; the bridge protocol lives in bridge_client.py.
@@ -27,6 +27,8 @@ PROC_EXPAND = "python-fu-byteedit-expand-canvas"
 PROC_KEEP = "python-fu-byteedit-keep-candidate"
 RGBA = "R'G'B'A u8"
 GREY = "Y u8"
+# 0 stays 0, anything else becomes 255 (bytes.translate table).
+HARD = bytes([0] + [255] * 255)
 
 
 def fail(procedure, message):
@@ -128,8 +130,21 @@ def run_job(bridge, job):
     return job_id, info, [by_index[i] for i in order if i in by_index]
 
 
+def hard_mask(compositing):
+    """The layer mask for a candidate: its compositing mask made hard (255 wherever it is > 0).
+
+    The patch is already the generated content composited through the compositing mask: where
+    the mask is 0 it is the source, byte for byte, and the soft edge is blended in it. The soft
+    mask as the layer mask would blend that edge with the source a second time (measured in
+    GIMP 3.0: up to 77/255 off the CLI's result); with the hard mask the image shows the patch
+    exactly, i.e. what `byteedit edit` writes for the same request, and the user still has a mask
+    to paint on to refine the result (black gives the original back).
+    """
+    return bytes(compositing).translate(HARD)
+
+
 def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
-    """Adds one layer (with layer mask) per candidate above `drawable`; best on top and visible."""
+    """Adds one layer (with a hard layer mask) per candidate above `drawable`; best on top and visible."""
     summary = info.get("summary") or {}
     sx = summary.get("sourceOffset", {}).get("x", 0)
     sy = summary.get("sourceOffset", {}).get("y", 0)
@@ -154,7 +169,7 @@ def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
         write_buffer(layer, w, h, RGBA, patch)
         layer_mask = layer.create_mask(Gimp.AddMaskType.BLACK)
         layer.add_mask(layer_mask)
-        write_buffer(layer_mask, w, h, GREY, mask)
+        write_buffer(layer_mask, w, h, GREY, hard_mask(mask))
         layer.update(0, 0, w, h)
         layer.set_visible(rank == 0)
         # Which job and candidate this layer shows, for Keep Candidate.

@@ -1,6 +1,7 @@
 # Runs inside gimp-console-3.0 (python-fu-eval) for gimp.test.ts: loads a real PNG, makes a soft
 # selection, calls the byteedit procedures through the PDB like a script would, and records the
-# returned status, errors, and every layer's geometry and pixels to a JSON file for the test.
+# returned status, errors, and every layer's geometry and pixels to a JSON file for the test, and
+# for each layer with a mask (a candidate) what the user sees with it: GIMP's own composite.
 import base64
 import json
 import os
@@ -23,9 +24,36 @@ def pixels(drawable, fmt):
     return bytes(drawable.get_buffer().get(rect, 1.0, fmt, Gegl.AbyssPolicy.NONE))
 
 
+def composite_with(image, index):
+    """What the image shows with its layer `index` visible and every other masked layer (the other
+    candidates) hidden: GIMP merges the visible layers of a duplicate (layer masks applied, the
+    layers' own modes and composite spaces), clipped to the image; image-sized R'G'B'A u8."""
+    dup = image.duplicate()
+    try:
+        for j, layer in enumerate(dup.get_layers()):
+            if j == index:
+                layer.set_visible(True)
+            elif layer.get_mask() is not None:
+                layer.set_visible(False)
+        merged = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+        # Clipped to the image, but only as large as what is visible (an offset layer leaves a
+        # transparent border): place it on a transparent image-sized canvas.
+        _, x, y = merged.get_offsets()
+        w, h = merged.get_width(), merged.get_height()
+        iw = image.get_width()
+        out = bytearray(iw * image.get_height() * 4)
+        src = pixels(merged, "R'G'B'A u8")
+        for row in range(h):
+            at = ((y + row) * iw + x) * 4
+            out[at:at + w * 4] = src[row * w * 4:(row + 1) * w * 4]
+        return base64.b64encode(bytes(out)).decode()
+    finally:
+        dup.delete()
+
+
 def describe(image):
     layers = []
-    for layer in image.get_layers():
+    for index, layer in enumerate(image.get_layers()):
         _, x, y = layer.get_offsets()
         mask = layer.get_mask()
         layers.append({
@@ -38,6 +66,8 @@ def describe(image):
             "rgba": base64.b64encode(pixels(layer, "R'G'B'A u8")).decode(),
             "mask": base64.b64encode(pixels(mask, "Y u8")).decode() if mask else None,
         })
+        if mask:
+            layers[-1]["composite"] = composite_with(image, index)
     return {"width": image.get_width(), "height": image.get_height(), "layers": layers}
 
 
