@@ -19,8 +19,9 @@ type NodeDevice = (typeof NODE_DEVICES)[number];
  * WebGPU runs layout-sensitive ops in NCHW. onnxruntime-node 1.30's default (NHWC) computes a 3x3
  * Conv with 9 (or 6, 15, 18, ...) input channels wrongly, and every inpainting UNet starts with a
  * 9-channel Conv: the output was a noisy, multicoloured fill (microsoft/onnxruntime#29651; repro in
- * docs/webgpu-conv-repro/). NCHW matched the CPU EP on every pack (test/parity) at a measured cost
- * on the software Vulkan driver (docs/performance.md). BYTEEDIT_WEBGPU_LAYOUT=NHWC restores the
+ * docs/webgpu-conv-repro/). NCHW matched the CPU EP on every pack (test/parity); on the software
+ * Vulkan driver its UNet took 1.3-1.7x the (wrong) default's time, and no GPU was measured
+ * (docs/parity.md, with the padded-Conv alternative). BYTEEDIT_WEBGPU_LAYOUT=NHWC restores the
  * default, to check whether an onnxruntime upgrade fixed it: the known-answer check then decides.
  */
 export function nodeProviders(env: Record<string, string | undefined> = process.env): ProviderTable {
