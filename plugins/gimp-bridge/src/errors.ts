@@ -16,6 +16,7 @@ export type BridgeOnlyCode =
   | 'queue_full'
   | 'shutting_down'
   | 'result_not_ready'
+  | 'result_gone'
   | 'preferences_off';
 
 export type BridgeErrorCode = ErrorCode | BridgeOnlyCode;

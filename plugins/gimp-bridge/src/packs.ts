@@ -65,15 +65,17 @@ export function servePackFile(req: IncomingMessage, res: ServerResponse, pack: P
   let end = stat.size - 1;
   let status = 200;
   const range = req.headers.range;
+  // RFC 9110 §15.5.17: a 416 says how large the file is, so the client can ask again correctly.
+  const unsatisfiable = { 'Content-Range': `bytes */${stat.size}` };
   if (range) {
     const m = /^bytes=(\d*)-(\d*)$/.exec(range);
-    if (!m || (m[1] === '' && m[2] === '')) throw new HttpError(416, 'invalid_argument', `unsupported Range "${range}"; use bytes=START-END`);
+    if (!m || (m[1] === '' && m[2] === '')) throw new HttpError(416, 'invalid_argument', `unsupported Range "${range}"; use bytes=START-END`, unsatisfiable);
     if (m[1] === '') start = Math.max(0, stat.size - Number(m[2]));
     else {
       start = Number(m[1]);
       if (m[2] !== '') end = Math.min(end, Number(m[2]));
     }
-    if (start > end || start >= stat.size) throw new HttpError(416, 'invalid_argument', `Range "${range}" is outside the file (${stat.size} bytes)`);
+    if (start > end || start >= stat.size) throw new HttpError(416, 'invalid_argument', `Range "${range}" is outside the file (${stat.size} bytes)`, unsatisfiable);
     status = 206;
   }
   res.writeHead(status, {

@@ -53,9 +53,11 @@ export function preflightHeaders(req: IncomingMessage): Record<string, string> {
 export function checkToken(req: IncomingMessage, token: string, queryToken: string | null, tokenFile: string): void {
   const header = req.headers.authorization;
   let presented: string | null = null;
+  let otherScheme: string | null = null;
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     presented = m?.[1] ?? null;
+    if (!m) otherScheme = /^\S+/.exec(header)?.[0] ?? '(empty)';
   } else {
     presented = queryToken;
   }
@@ -65,7 +67,9 @@ export function checkToken(req: IncomingMessage, token: string, queryToken: stri
     throw new HttpError(
       401,
       'unauthorized',
-      presented === null
+      otherScheme !== null
+        ? `the Authorization header must be "Bearer <token>", not "${otherScheme.slice(0, 20)} …"; the token is in ${tokenFile}`
+        : presented === null
         ? `missing "Authorization: Bearer <token>" header; the token is in ${tokenFile}`
         : `wrong token; read the current token from ${tokenFile} (it changes each time the bridge starts)`,
       { 'WWW-Authenticate': 'Bearer realm="byteedit"' },

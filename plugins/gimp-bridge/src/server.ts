@@ -163,10 +163,10 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   }
 
   function packFile(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
-    const name = decodeURIComponent(m[1]!);
+    const name = decodePathPart(m[1]!, 'pack name');
     const pack = packByName.get(name);
     if (!pack) throw unknownPack(name);
-    servePackFile(req, res, pack, decodeURIComponent(m[2]!), cors);
+    servePackFile(req, res, pack, decodePathPart(m[2]!, 'file path'), cors);
   }
 
   function unknownPack(name: string): HttpError {
@@ -299,7 +299,12 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     }
     let image = candidate.patch;
     if (part === 'full') {
-      if (!job.summary) throw new HttpError(409, 'result_not_ready', `the full image of job ${job.id} needs the finished job; wait for its "finished" event`);
+      if (!job.summary) {
+        if (!isTerminal(job.state)) throw new HttpError(409, 'result_not_ready', `the full image of job ${job.id} needs the finished job; wait for its "finished" event`);
+        // Cancelled or failed: it will never finish, so waiting would be forever.
+        const why = job.state === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code ?? 'error'})`;
+        throw new HttpError(410, 'result_gone', `job ${job.id} ${why} before it finished, so it has no full image and never will; fetch this candidate with part=patch and part=mask, or submit the job again`);
+      }
       image = composeCandidate(decodeImage(job.sourcePng, { name: 'image' }), job.summary, candidate);
       headers['X-Region-X'] = '0';
       headers['X-Region-Y'] = '0';
@@ -436,6 +441,15 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   }
 
   return { url, port, host, token, bridgeFile, packs: packs.map((p) => p.name), preferencesFile: recorder?.file ?? null, stats: () => store.stats(), close };
+}
+
+/** A percent-escaped path segment; a malformed escape is the client's mistake (400), not ours. */
+function decodePathPart(raw: string, what: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'malformed_request', `the ${what} in the URL has a malformed percent-escape ("${raw.slice(0, 80)}"); encode it with encodeURIComponent`);
+  }
 }
 
 function isWildcard(host: string): boolean {
