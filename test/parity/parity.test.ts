@@ -105,7 +105,9 @@ describe('the bridge on lavapipe', () => {
         });
         child.on('exit', (code) => rej(new Error(`bridge exited with ${code}`)));
       });
-      return (await (await fetch(`${url}/v1/health`)).json()) as Awaited<ReturnType<typeof health>>;
+      // Devices and deviceChoice come only with the token (unauthenticated health is minimal).
+      const { token } = JSON.parse(readFileSync(join(config, 'byteedit', 'bridge.json'), 'utf8')) as { token: string };
+      return (await (await fetch(`${url}/v1/health`, { headers: { Authorization: `Bearer ${token}` } })).json()) as Awaited<ReturnType<typeof health>>;
     } finally {
       child.kill('SIGTERM');
       await new Promise((res) => child.once('exit', res));

@@ -5,7 +5,9 @@
  *   resolves to 127.0.0.1 still sends its own name as Host).
  * - Origin: browsers always send it cross-origin; only allowlisted origins (Figma's "null",
  *   configured plug-in origins) get CORS headers, others are refused. Never "*".
- * - Bearer token: from the per-user bridge.json; required on everything except GET /v1/health.
+ * - Bearer token: from the per-user bridge.json; required on everything except GET /v1/health,
+ *   which without it says only what a plug-in needs to find the bridge (any page may read what an
+ *   origin-"null" iframe can fetch, so unauthenticated answers carry no paths and no activity).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -50,7 +52,20 @@ export function preflightHeaders(req: IncomingMessage): Record<string, string> {
   };
 }
 
-export function checkToken(req: IncomingMessage, token: string, queryToken: string | null, tokenFile: string): void {
+/** Where error bodies say the token is: never the absolute path (it names the user's home). */
+export const TOKEN_LOCATION = 'bridge.json under your config directory';
+
+/** Whether the request carries the right Bearer token (for routes that answer everyone, differently). */
+export function hasToken(req: IncomingMessage, token: string): boolean {
+  try {
+    checkToken(req, token, null);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function checkToken(req: IncomingMessage, token: string, queryToken: string | null, tokenFile = TOKEN_LOCATION): void {
   const header = req.headers.authorization;
   let presented: string | null = null;
   let otherScheme: string | null = null;

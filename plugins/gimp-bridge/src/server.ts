@@ -15,7 +15,7 @@ import { parseJsonBody, parseMultipartBody } from './job-request';
 import { JobStore, isTerminal, jobWire, type JobRecord, type WireEvent } from './job-store';
 import { loadPack, packWire, servePackFile, type PackInfo } from './packs';
 import { PREFERENCES_OFF_HELP, PreferenceRecorder } from './preferences';
-import { allowedHostValues, checkHost, checkToken, corsHeaders, preflightHeaders } from './security';
+import { allowedHostValues, checkHost, checkToken, corsHeaders, hasToken, preflightHeaders } from './security';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one. Default 7860. */
@@ -90,6 +90,9 @@ export const DEFAULTS = {
   drainTimeoutMs: 30_000,
 };
 
+/** The HTTP API's major version (the /v1/ prefix); health says it so clients can check before they call. */
+const API_VERSION = 1;
+
 interface Route {
   method: string;
   pattern: RegExp;
@@ -138,14 +141,19 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     { method: 'POST', pattern: /^\/v1\/preferences$/, auth: true, handler: uploadPreference },
   ];
 
-  function health(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+  function health(req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
+    const basics = { status: closing ? 'shutting_down' : 'ok', service: 'byteedit-bridge', version: capabilities.version, apiVersion: API_VERSION };
+    // Without the token: enough to find the bridge, nothing about the machine or what the user is doing.
+    if (!hasToken(req, token)) {
+      sendJson(res, 200, { ...basics, authenticated: false }, cors);
+      return;
+    }
     sendJson(
       res,
       200,
       {
-        status: closing ? 'shutting_down' : 'ok',
-        service: 'byteedit-bridge',
-        version: capabilities.version,
+        ...basics,
+        authenticated: true,
         devices: capabilities.devices,
         deviceChoice: capabilities.deviceChoice,
         modes: capabilities.modes,
@@ -353,7 +361,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         if (!m) continue;
         pathMatched = true;
         if (route.method !== req.method) continue;
-        if (route.auth) checkToken(req, token, route.handler === events ? url.searchParams.get('token') : null, bridgeFile ?? 'the token passed to the bridge');
+        if (route.auth) checkToken(req, token, route.handler === events ? url.searchParams.get('token') : null, bridgeFile ? undefined : 'the token the bridge was started with');
         await route.handler(req, res, m, url, cors);
         return;
       }

@@ -57,8 +57,10 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
     it('answers health without a token, and nothing else', async () => {
       const health = await http(server.port, '/v1/health');
       expect(health.status).toBe(200);
-      expect(health.json()).toMatchObject({ status: 'ok', packs: ['tiny-sd-diffusers'] });
-      expect(health.body.toString()).not.toContain(server.token);
+      expect(health.json()).toEqual({ status: 'ok', service: 'byteedit-bridge', version: expect.any(String), apiVersion: 1, authenticated: false });
+      const full = await http(server.port, '/v1/health', { headers: auth });
+      expect(full.json()).toMatchObject({ status: 'ok', authenticated: true, packs: ['tiny-sd-diffusers'] });
+      expect(full.body.toString()).not.toContain(server.token);
       for (const path of ['/v1/packs', '/v1/jobs', '/v1/jobs/x', '/v1/jobs/x/events', '/v1/jobs/x/results/0', '/v1/packs/tiny-sd-diffusers/files/pack.json']) {
         const r = await http(server.port, path);
         expect([path, r.status, r.json<{ error: { code: string } }>().error.code]).toEqual([path, 401, 'unauthorized']);
@@ -160,7 +162,7 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       });
       let active = -1;
       for (let i = 0; i < 100 && active !== 0; i++) {
-        active = (await http(s.port, '/v1/health')).json<{ queue: { active: number } }>().queue.active;
+        active = (await http(s.port, '/v1/health', { headers: { Authorization: `Bearer ${s.token}` } })).json<{ queue: { active: number } }>().queue.active;
         if (active !== 0) await sleep(10);
       }
       expect(active).toBe(0);

@@ -68,7 +68,7 @@ async function choose(port: number, headers: Record<string, string>, id: string,
 describe('preferences off (the default)', () => {
   it('says so in health and answers the choice with how to turn recording on', async () => {
     const { server } = await start(false);
-    expect((await http(server.port, '/v1/health')).json()).toMatchObject({ preferences: false });
+    expect((await http(server.port, '/v1/health', { headers: auth(server) })).json()).toMatchObject({ preferences: false });
     const id = await submit(server.port, auth(server));
     await finished(server.port, auth(server), id);
     const r = await choose(server.port, auth(server), id, { chosen: 1, host: 'gimp' });
@@ -86,7 +86,7 @@ describe('POST /v1/jobs/{id}/choice', () => {
 
   it('records the applied candidate against the others, with the crop, mask and prompt the bridge holds', async () => {
     const { server } = s;
-    expect((await http(server.port, '/v1/health')).json()).toMatchObject({ preferences: true });
+    expect((await http(server.port, '/v1/health', { headers: auth(server) })).json()).toMatchObject({ preferences: true });
     const id = await submit(server.port, auth(server));
     const job = await finished(server.port, auth(server), id);
     const r = await choose(server.port, auth(server), id, { chosen: 1, host: 'photoshop' });

@@ -115,9 +115,13 @@ export class BridgeClient {
     this.forcePoll = options.poll ?? false;
   }
 
-  /** GET /v1/health (no token): is a byteedit bridge listening at all? */
+  /**
+   * GET /v1/health: is a byteedit bridge listening at all? Answers without a token too, but then
+   * only status, service and version; the token (when the panel has one) adds packs, devices and
+   * preferences.
+   */
   async health(): Promise<Health> {
-    const res = await this.request('/v1/health', {}, false);
+    const res = await this.request('/v1/health', {}, this.token !== '');
     const body = (await res.json()) as Health & { service?: string };
     if (body.service !== undefined && body.service !== 'byteedit-bridge') {
       throw new PanelError('bridge_unreachable', `Something else answers at ${this.url} (not a byteedit bridge). ${START_HELP}`);

@@ -1,13 +1,15 @@
 /** HTTP to the local bridge from the iframe (origin "null": the bridge allows it by CORS). */
 
+/** GET /v1/health; the fields after `authenticated` come only with the right token. */
 export interface BridgeHealth {
   status: string;
   version: string;
-  packs: string[];
-  devices: { name: string; available: boolean; reason?: string }[];
+  authenticated?: boolean;
+  packs?: string[];
+  devices?: { name: string; available: boolean; reason?: string }[];
   deviceChoice?: { requested: string; device: string | null; fallbacks: { device: string; reason: string }[] };
-  modes: string[];
-  limits: { maxBodyBytes: number; maxPixels: number };
+  modes?: string[];
+  limits?: { maxBodyBytes: number; maxPixels: number };
 }
 
 export interface BridgePack {

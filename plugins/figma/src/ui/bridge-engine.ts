@@ -4,7 +4,7 @@
  * pixels are fetched raw from the results endpoint so the UI sees the same JobEvents as from
  * the worker engine.
  */
-import type { BridgeClient } from './bridge-client';
+import { BridgeError, type BridgeClient } from './bridge-client';
 import { encodeGrayPng, encodePng, withBounds, type Capabilities, type EditRequest, type EngineApi, type JobEvent, type JobListener } from './core';
 
 const EVENT_TYPES = ['queued', 'started', 'progress', 'candidate', 'finished', 'error', 'cancelled'] as const;
@@ -108,6 +108,9 @@ export class BridgeEngine implements EngineApi {
 
   async capabilities(): Promise<Capabilities> {
     const h = await this.client.health();
+    if (!h.limits || !h.devices || !h.modes) {
+      throw new BridgeError('unauthorized', 'the bridge answered, but without the right token it tells nothing more: paste the token from bridge.json under your config directory into the settings');
+    }
     const deviceChoice = (h.deviceChoice as Capabilities['deviceChoice'] | undefined) ?? { requested: 'auto', device: null, fallbacks: [] };
     return { version: h.version, runtime: 'node', devices: h.devices as Capabilities['devices'], deviceChoice, modes: h.modes as Capabilities['modes'], schedulers: [], maxPixels: h.limits.maxPixels };
   }

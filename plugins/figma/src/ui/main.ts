@@ -101,7 +101,8 @@ async function checkBridge(): Promise<void> {
   try {
     const h = await new BridgeClient(settings.bridgeUrl, settings.token).health();
     el.status.dataset.state = 'ok';
-    el.status.textContent = `bridge ${h.version} · ${h.packs.join(', ')}`;
+    // Without the right token health names no packs: say what is missing instead.
+    el.status.textContent = h.packs ? `bridge ${h.version} · ${h.packs.join(', ')}` : `bridge ${h.version} · token needed (from bridge.json)`;
   } catch {
     el.status.dataset.state = 'down';
     el.status.textContent = 'bridge not running';
