@@ -2,11 +2,13 @@
  * `byteedit serve`: starts the bridge and runs until SIGTERM/SIGINT, then drains (the running job
  * may finish, queued ones are cancelled) and resolves 0. The core CLI dispatches here.
  */
+import { bridgeFilePath, configDir, ConfigDirError, inspectBridgeFile, prepareConfigDir } from './config-file';
 import { DEVICE_NAMES, type DeviceName } from './core';
 import { startServer, DEFAULTS, type ServerOptions } from './server';
 
 const USAGE = `usage: byteedit serve [--port ${DEFAULTS.port}] [--pack DIR]... [--device auto|cpu|webgpu|cuda]
                       [--allow-origin ORIGIN]... [--host ADDRESS] [--allow-host NAME]... [--max-jobs N] [--max-pixels N] [--max-body BYTES] [--result-ttl SECS]
+                      [--body-timeout SECS] [--max-uploads N]
                       [--record-preferences DIR]
 
 Starts the local bridge for the GIMP, Photoshop and Figma plug-ins on http://127.0.0.1:PORT.
@@ -21,6 +23,8 @@ The port and a fresh token are written to $XDG_CONFIG_HOME/byteedit/bridge.json 
   --max-pixels N      largest image accepted (default ${DEFAULTS.maxPixels})
   --max-body BYTES    largest request body (default ${DEFAULTS.maxBodyBytes})
   --result-ttl SECS   how long finished jobs and their results are kept (default ${DEFAULTS.resultTtlMs / 1000})
+  --body-timeout SECS how long a request body may take to arrive before 408 (default ${DEFAULTS.bodyTimeoutMs / 1000})
+  --max-uploads N     job bodies received at once before 503 (default ${DEFAULTS.maxUploads})
   --record-preferences DIR
                       keep which candidate you apply (prompt, crop, chosen and rejected results) in
                       DIR/preferences.jsonl for training; off by default, local only (docs/preferences.md)`;
@@ -76,6 +80,15 @@ export function parseServeArgs(argv: string[]): ServerOptions {
         options.resultTtlMs = v * 1000;
         break;
       }
+      case '--body-timeout': {
+        const v = Number(value());
+        if (!(v > 0) || !Number.isFinite(v)) throw new Error('--body-timeout needs a positive number of seconds, e.g. --body-timeout 60');
+        options.bodyTimeoutMs = v * 1000;
+        break;
+      }
+      case '--max-uploads':
+        options.maxUploads = int(name, value(), 1);
+        break;
       case '--max-body':
         options.maxBodyBytes = int(name, value(), 1024);
         break;
@@ -114,6 +127,24 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`byteedit serve: WARNING: binding ${host} makes the bridge reachable from other machines; anyone with the token can run jobs and read pack files\n`);
   }
   const log = (line: string): void => void process.stderr.write(`byteedit serve: ${line}\n`);
+  const dir = configDir();
+  const file = bridgeFilePath(dir);
+  try {
+    prepareConfigDir(dir);
+  } catch (err) {
+    process.stderr.write(`byteedit serve: ${err instanceof ConfigDirError ? err.message : `cannot use the config folder ${dir}: ${(err as Error).message}`}\n`);
+    return 1;
+  }
+  // One bridge per user: a second would overwrite the first one's bridge.json and strand its plug-ins.
+  const existing = await inspectBridgeFile(file);
+  if (existing.state === 'running') {
+    process.stderr.write(
+      `byteedit serve: a bridge is already running on port ${existing.port} (pid ${existing.pid}, see ${file}); the plug-ins use that one. ` +
+        `To restart it, stop it first (Ctrl+C in its terminal, or kill ${existing.pid})\n`,
+    );
+    return 1;
+  }
+  if (existing.state === 'stale') log(`replacing the stale ${file} left by a bridge that stopped (${existing.reason})`);
   let server;
   try {
     server = await startServer({ ...options, log });

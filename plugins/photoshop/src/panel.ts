@@ -7,7 +7,7 @@ import './polyfills';
 import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
 import { isPanelError, PanelError } from './errors';
-import { readTokenFile, rereadTokenFile } from './token-file';
+import { checkBridgeFile, readTokenFile, rereadTokenFile } from './token-file';
 import type { PhotoshopSubset, UxpSubset } from './ps-api';
 import type { PixelSource } from './photoshop-adapter';
 
@@ -81,6 +81,8 @@ async function connect(): Promise<void> {
   const status = $('bridge-status');
   const help = $('bridge-help');
   try {
+    // A remembered bridge.json may be left over from a bridge that was killed: say so plainly.
+    if (remembered) await checkBridgeFile(remembered);
     const health = await client.health();
     if (!token) throw new PanelError('no_token', 'Connected, but no token yet: paste it from bridge.json or press "Read token file…".');
     await client.packs();

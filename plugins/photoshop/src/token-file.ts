@@ -5,6 +5,7 @@
  * persistent tokens the panel remembers the picked file and re-reads it on Reconnect, since the
  * bridge writes a fresh token each time it starts.
  */
+import type { FetchLike } from './bridge-client';
 import { PanelError } from './errors';
 import type { UxpFile, UxpSubset } from './ps-api';
 
@@ -26,6 +27,28 @@ export function parseBridgeFile(text: string): TokenFile {
   const port = typeof parsed.port === 'number' ? parsed.port : 7860;
   // Always talk to the loopback address the manifest allows, whatever name the file uses.
   return { token: parsed.token, url: `http://127.0.0.1:${port}` };
+}
+
+/** The message for a bridge.json whose port answers nothing: a bridge that was killed or crashed left it. */
+export function staleBridgeFileError(file: TokenFile): PanelError {
+  return new PanelError(
+    'bridge_unreachable',
+    `The bridge is not running: start it with \`npx byteedit serve\`, then press Reconnect. (The bridge.json you picked names ${file.url}, where nothing answers: a bridge that stopped without cleaning up left it.)`,
+  );
+}
+
+/**
+ * Is the bridge that wrote this bridge.json still there? UXP cannot look at processes, so the
+ * check is the recorded port: a refused connection means the file is stale. An answer of any
+ * kind passes; BridgeClient.health() then tells a bridge from something else on that port.
+ */
+export async function checkBridgeFile(file: TokenFile, fetchImpl: FetchLike = (globalThis as { fetch?: FetchLike }).fetch as FetchLike): Promise<TokenFile> {
+  try {
+    await fetchImpl(`${file.url}/v1/health`);
+  } catch {
+    throw staleBridgeFileError(file);
+  }
+  return file;
 }
 
 /** Where the panel keeps the persistent token of the picked bridge.json (not the bridge token). */

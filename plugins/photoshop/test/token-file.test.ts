@@ -1,6 +1,6 @@
 /** The token flows of the panel: parsing bridge.json, picking it, and re-reading it after a bridge restart (FAKE uxp). */
 import { isPanelError } from '../src/errors';
-import { FILE_TOKEN_KEY, parseBridgeFile, readTokenFile, rereadTokenFile, type KeyValueStore } from '../src/token-file';
+import { checkBridgeFile, FILE_TOKEN_KEY, parseBridgeFile, readTokenFile, rereadTokenFile, type KeyValueStore } from '../src/token-file';
 import { fakeUxp } from './fake-photoshop';
 
 function memoryStore(): KeyValueStore & { map: Map<string, string> } {
@@ -47,4 +47,20 @@ it('forgets a remembered file that is gone, and returns null when the picker is 
   expect(store.map.has(FILE_TOKEN_KEY)).toBe(false);
   expect(await rereadTokenFile(uxp, store)).toBeNull();
   expect(await readTokenFile(fakeUxp(null), store)).toBeNull();
+});
+
+it('says the bridge is not running when the picked bridge.json names a port nothing answers on (left by a killed bridge)', async () => {
+  const file = parseBridgeFile(bridgeJson(7861, 'abc'));
+  const refused = (): Promise<never> => Promise.reject(new TypeError('fetch failed: connect ECONNREFUSED 127.0.0.1:7861'));
+  let err: unknown;
+  try {
+    await checkBridgeFile(file, refused);
+  } catch (e) {
+    err = e;
+  }
+  expect(isPanelError(err, 'bridge_unreachable')).toBe(true);
+  expect((err as Error).message).toMatch(/^The bridge is not running: start it with `npx byteedit serve`/);
+  expect((err as Error).message).toContain('http://127.0.0.1:7861');
+  const answered = (): Promise<never> => Promise.resolve({ status: 200, ok: true } as never);
+  await expect(checkBridgeFile(file, answered)).resolves.toEqual(file);
 });

@@ -48,8 +48,27 @@ def read_bridge_file(path=None):
         raise BridgeError("not_running", "Cannot read the byteedit bridge file %s (%s). %s" % (path, e, START_HINT))
     if not isinstance(info, dict) or "port" not in info or "token" not in info:
         raise BridgeError("not_running", "The byteedit bridge file %s is incomplete. %s" % (path, START_HINT))
+    pid = info.get("pid")
+    if isinstance(pid, int) and not isinstance(pid, bool) and not process_alive(pid):
+        raise BridgeError("not_running", "The bridge is not running: start it with `npx byteedit serve` (in the byteedit folder), then run the filter again. "
+                          "(%s is left over from a bridge that stopped: its process %d is gone.)" % (path, pid))
     info["path"] = path
     return info
+
+
+def process_alive(pid, platform=None):
+    """False only when we know the process is gone; True where we cannot tell (Windows, odd pids)."""
+    platform = sys.platform if platform is None else platform
+    # On Windows os.kill(pid, 0) would terminate the process, not probe it.
+    if platform.startswith("win") or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: it exists, under another user
+    return True
 
 
 def encode_png(width, height, channels, data):
@@ -121,6 +140,7 @@ class Bridge:
         self.port = int(info["port"])
         self.token = info["token"]
         self.path = info.get("path", "bridge.json")
+        self.from_file = "path" in info
         self.timeout = timeout
 
     @classmethod
@@ -164,6 +184,9 @@ class Bridge:
         except (ConnectionError, OSError) as e:
             if isinstance(e, BridgeError):
                 raise
+            if isinstance(e, ConnectionRefusedError) and self.from_file:
+                raise BridgeError("not_running", "The bridge is not running: start it with `npx byteedit serve` (in the byteedit folder), then run the filter again. "
+                                  "(%s names port %d, where nothing answers: a bridge that stopped left it.)" % (self.path, self.port))
             raise BridgeError("not_running", "The byteedit bridge is not running (nothing answers at %s: %s). %s" % (self.url, e, START_HINT))
         finally:
             conn.close()
