@@ -12,6 +12,8 @@ export type BridgeOnlyCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'body_too_large'
+  | 'body_timeout'
+  | 'too_many_uploads'
   | 'malformed_request'
   | 'queue_full'
   | 'shutting_down'

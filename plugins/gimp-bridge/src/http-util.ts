@@ -2,7 +2,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './errors';
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export interface BodyLimits {
+  maxBytes: number;
+  /** The whole body must have arrived this long after the handler started reading it. */
+  timeoutMs?: number;
+}
+
+export function readBody(req: IncomingMessage, { maxBytes, timeoutMs }: BodyLimits): Promise<Buffer> {
   const tooLarge = (): HttpError =>
     new HttpError(413, 'body_too_large', `request body exceeds this bridge's limit of ${maxBytes} bytes; send only the context region around the selection, or start the bridge with a larger --max-body`);
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -11,30 +17,46 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     const chunks: Buffer[] = [];
     let total = 0;
     let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      chunks.length = 0;
+      clearTimeout(timer);
+      reject(err);
+    };
+    // A sender that trickles (one byte every few seconds) must not hold the connection, the memory
+    // or an upload place for Node's five-minute request timeout.
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            fail(
+              new HttpError(
+                408,
+                'body_timeout',
+                `the request body did not arrive within ${Math.round(timeoutMs / 100) / 10} s (${total} bytes so far); send it in one go, or start the bridge with a longer --body-timeout if the connection is that slow`,
+              ),
+            );
+          }, timeoutMs);
+    timer?.unref();
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       total += chunk.length;
       if (total > maxBytes) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge());
+        fail(tooLarge());
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, total));
+      if (failed) return;
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, total));
     });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
-      failed = true;
-    });
-    // A client that goes away mid-upload must not leave the submission pending (it holds a queue slot).
+    req.on('error', (err) => fail(err));
+    // A client that goes away mid-upload must not leave the submission pending.
     req.on('close', () => {
-      if (!req.complete && !failed) {
-        failed = true;
-        reject(new HttpError(400, 'malformed_request', 'the request body ended early; send it again'));
-      }
+      if (!req.complete) fail(new HttpError(400, 'malformed_request', 'the request body ended early; send it again'));
     });
   });
 }

@@ -39,8 +39,12 @@ export interface ServerOptions {
   allowHosts?: string[];
   maxBodyBytes?: number;
   maxPixels?: number;
-  /** Queued plus running jobs; more are refused with 429. */
+  /** Queued plus running jobs; more are refused with 429. A slot is taken only once a body is complete and valid. */
   maxActiveJobs?: number;
+  /** A request body must have arrived this long after its headers; else 408 body_timeout. */
+  bodyTimeoutMs?: number;
+  /** Job bodies being received at once; more are refused with 503 too_many_uploads. */
+  maxUploads?: number;
   resultTtlMs?: number;
   maxResultBytes?: number;
   maxFinishedJobs?: number;
@@ -82,6 +86,8 @@ export const DEFAULTS = {
   // 16 MP: the plug-ins send the context region around a selection, not whole documents.
   maxPixels: 16_777_216,
   maxActiveJobs: 16,
+  bodyTimeoutMs: 30_000,
+  maxUploads: 8,
   resultTtlMs: 15 * 60_000,
   maxResultBytes: 512 * 1024 * 1024,
   maxFinishedJobs: 200,
@@ -117,7 +123,10 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const recorder = options.recordPreferences ? new PreferenceRecorder(options.recordPreferences) : null;
   const bridgeFile = options.writeBridgeFile === false ? null : bridgeFilePath(dir);
 
+  /** Jobs between the queue check and the engine's id (enqueue is async). */
   let reserved = 0;
+  /** Job bodies being received now. */
+  let uploading = 0;
   let closing = false;
   const sockets = new Set<Socket>();
   const streams = new Set<ServerResponse>();
@@ -159,7 +168,8 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         modes: capabilities.modes,
         packs: packs.map((p) => p.name),
         queue: { active: store.active().length + reserved, max: o.maxActiveJobs },
-        limits: { maxBodyBytes: o.maxBodyBytes, maxPixels: o.maxPixels },
+        uploads: { active: uploading, max: o.maxUploads },
+        limits: { maxBodyBytes: o.maxBodyBytes, maxPixels: o.maxPixels, bodyTimeoutMs: o.bodyTimeoutMs },
         preferences: recorder !== null,
       },
       cors,
@@ -181,32 +191,54 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     return new HttpError(404, 'pack_not_found', `no pack named "${name}" on this bridge; known packs: ${packs.map((p) => p.name).join(', ') || '(none: start the bridge with --pack DIR)'}`);
   }
 
+  function queueFull(): HttpError {
+    return new HttpError(429, 'queue_full', `${o.maxActiveJobs} jobs are already queued or running; retry after one finishes`, { 'Retry-After': '2' });
+  }
+
+  function shuttingDown(): HttpError {
+    return new HttpError(503, 'shutting_down', 'the bridge is shutting down; start it again and resubmit', { 'Retry-After': '5' });
+  }
+
+  /**
+   * A queue slot is taken only once the body is complete and valid: a client that uploads slowly
+   * (or never finishes) holds an upload place, bounded in number and in time, never a job slot.
+   */
   async function submit(req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
-    if (closing) throw new HttpError(503, 'shutting_down', 'the bridge is shutting down; start it again and resubmit', { 'Retry-After': '5' });
-    if (store.active().length + reserved >= o.maxActiveJobs) {
-      throw new HttpError(429, 'queue_full', `${o.maxActiveJobs} jobs are already queued or running; retry after one finishes`, { 'Retry-After': '2' });
+    if (closing) throw shuttingDown();
+    // Refused before the upload when it could not be queued anyway (saves sending megabytes).
+    if (store.active().length + reserved >= o.maxActiveJobs) throw queueFull();
+    if (uploading >= o.maxUploads) {
+      throw new HttpError(503, 'too_many_uploads', `${o.maxUploads} job uploads are already in progress; retry in a moment (or start the bridge with a larger --max-uploads)`, { 'Retry-After': '2' });
     }
+    let body: Buffer;
+    uploading++;
+    try {
+      body = await readBody(req, { maxBytes: o.maxBodyBytes, timeoutMs: o.bodyTimeoutMs });
+    } finally {
+      uploading--;
+    }
+    const type = (req.headers['content-type'] ?? '').toLowerCase();
+    const input = type.startsWith('multipart/form-data')
+      ? parseMultipartBody(body, req.headers['content-type']!)
+      : type === '' || type.startsWith('application/json')
+        ? parseJsonBody(body)
+        : (() => {
+            throw new HttpError(415, 'malformed_request', `unsupported Content-Type "${type}"; send application/json or multipart/form-data`);
+          })();
+    let packDir: string | undefined;
+    if (input.params.pack !== undefined) {
+      const pack = packByName.get(input.params.pack);
+      if (!pack) throw unknownPack(input.params.pack);
+      packDir = pack.dir;
+    } else {
+      packDir = packs[0]?.dir;
+    }
+    const request = buildEditRequest(input, o.maxPixels, packDir);
+    if (closing) throw shuttingDown();
+    // Checked and taken in one synchronous step, so concurrent submissions cannot overshoot.
+    if (store.active().length + reserved >= o.maxActiveJobs) throw queueFull();
     reserved++;
     try {
-      const body = await readBody(req, o.maxBodyBytes);
-      const type = (req.headers['content-type'] ?? '').toLowerCase();
-      const input = type.startsWith('multipart/form-data')
-        ? parseMultipartBody(body, req.headers['content-type']!)
-        : type === '' || type.startsWith('application/json')
-          ? parseJsonBody(body)
-          : (() => {
-              throw new HttpError(415, 'malformed_request', `unsupported Content-Type "${type}"; send application/json or multipart/form-data`);
-            })();
-      let packDir: string | undefined;
-      if (input.params.pack !== undefined) {
-        const pack = packByName.get(input.params.pack);
-        if (!pack) throw unknownPack(input.params.pack);
-        packDir = pack.dir;
-      } else {
-        packDir = packs[0]?.dir;
-      }
-      const request = buildEditRequest(input, o.maxPixels, packDir);
-      if (closing) throw new HttpError(503, 'shutting_down', 'the bridge is shutting down; start it again and resubmit', { 'Retry-After': '5' });
       const { width, height } = request.image;
       const id = await engine.enqueue(request);
       const record = store.create(id, input.params, input.image, width, height);
@@ -331,7 +363,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   async function choice(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
     const rec = preferencesOn();
     const job = findJob(m[1]!);
-    const reply = await rec.choice(job, await readBody(req, 64 * 1024));
+    const reply = await rec.choice(job, await readBody(req, { maxBytes: 64 * 1024, timeoutMs: o.bodyTimeoutMs }));
     if (reply.recorded > 0) log(`job ${job.id}: recorded ${reply.recorded} preference(s) in ${reply.file}`);
     sendJson(res, 200, reply, cors);
   }
@@ -339,7 +371,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   /** A whole preference record from a host that ran the job itself (Figma's in-iframe engine). */
   async function uploadPreference(req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
     const rec = preferencesOn();
-    const reply = await rec.upload(await readBody(req, o.maxBodyBytes));
+    const reply = await rec.upload(await readBody(req, { maxBytes: o.maxBodyBytes, timeoutMs: o.bodyTimeoutMs }));
     log(`recorded an uploaded preference in ${reply.file}`);
     sendJson(res, 200, reply, cors);
   }

@@ -30,7 +30,7 @@ export interface BridgeHandle {
   close(): Promise<number>;
 }
 
-export type BridgeOptions = Pick<ServerOptions, 'maxBodyBytes' | 'maxPixels' | 'maxActiveJobs' | 'allowOrigins' | 'resultTtlMs' | 'recordPreferences'>;
+export type BridgeOptions = Pick<ServerOptions, 'maxBodyBytes' | 'maxPixels' | 'maxActiveJobs' | 'allowOrigins' | 'resultTtlMs' | 'recordPreferences' | 'bodyTimeoutMs' | 'maxUploads'>;
 
 export interface BridgeImpl {
   name: string;
@@ -118,6 +118,8 @@ export const childImpl: BridgeImpl = {
     if (options.resultTtlMs !== undefined) args.push('--result-ttl', String(options.resultTtlMs / 1000));
     for (const o of options.allowOrigins ?? []) args.push('--allow-origin', o);
     if (options.recordPreferences !== undefined) args.push('--record-preferences', options.recordPreferences);
+    if (options.bodyTimeoutMs !== undefined) args.push('--body-timeout', String(options.bodyTimeoutMs / 1000));
+    if (options.maxUploads !== undefined) args.push('--max-uploads', String(options.maxUploads));
     return startChildBridge(args);
   },
 };
