@@ -1,12 +1,15 @@
 /**
- * PNG and JPEG through maintained libraries (fast-png, jpeg-js), which run unchanged in Node,
- * browsers and workers. Sizes are read from the header first so that an oversized or truncated file
- * is refused before any pixel buffer is allocated.
+ * PNG and JPEG codecs that run unchanged in Node, browsers and workers: PNG decoding is our own
+ * bounded decoder (png-decode.ts), encoding is fast-png; JPEG is jpeg-js. Sizes are read from the
+ * header first so that an oversized or truncated file is refused before any pixel buffer is
+ * allocated, and what a file declares bounds the work its decoding may take.
  */
-import { decode as decodePngRaw, encode as encodePngRaw, convertIndexedToRgb } from 'fast-png';
+import { encode as encodePngRaw } from 'fast-png';
 import { decode as decodeJpegRaw, encode as encodeJpegRaw } from 'jpeg-js';
 import { SdkError } from '../util/errors';
 import { createImage, type RgbaImage } from './image';
+import { jpegMemoryBytes, readJpegFrame } from './jpeg-header';
+import { decodePngToRgba } from './png-decode';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -82,39 +85,22 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Rgb
 }
 
 function decodePng(bytes: Uint8Array): RgbaImage {
-  const png = decodePngRaw(bytes);
-  let src = png.data;
-  let channels = png.channels;
-  if (png.palette) {
-    src = convertIndexedToRgb(png);
-    channels = png.palette[0]?.length ?? 3;
-  }
-  const n = png.width * png.height;
-  const out = new Uint8ClampedArray(n * 4);
-  const shift = png.depth === 16 && !png.palette ? 8 : 0;
-  const scale = png.depth < 8 && !png.palette ? 255 / ((1 << png.depth) - 1) : 1;
-  for (let i = 0; i < n; i++) {
-    const s = i * channels;
-    const v = (k: number): number => ((src[s + k]! >> shift) * scale) | 0;
-    const o = i * 4;
-    if (channels >= 3) {
-      out[o] = v(0);
-      out[o + 1] = v(1);
-      out[o + 2] = v(2);
-      out[o + 3] = channels === 4 ? v(3) : 255;
-    } else {
-      const g = v(0);
-      out[o] = g;
-      out[o + 1] = g;
-      out[o + 2] = g;
-      out[o + 3] = channels === 2 ? v(1) : 255;
-    }
-  }
-  return createImage(png.width, png.height, out);
+  const png = decodePngToRgba(bytes);
+  return createImage(png.width, png.height, png.data);
 }
 
+/** Progressive scans each walk the whole frame: more than this is a work bomb, not a photograph. */
+const MAX_JPEG_SCANS = 100;
+
 function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbaImage {
-  const jpg = decodeJpegRaw(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: Math.ceil(maxPixels / 1e6), maxMemoryUsageInMB: 4096 });
+  const frame = readJpegFrame(bytes);
+  if (![1, 3, 4].includes(frame.components.length)) throw new Error(`the frame declares ${frame.components.length} colour components (1, 3 or 4 are supported)`);
+  if (frame.components.some((c) => c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4)) throw new Error('the frame declares a sampling factor outside 1..4');
+  if (frame.scans > MAX_JPEG_SCANS) throw new Error(`the file has ${frame.scans} scans (at most ${MAX_JPEG_SCANS} are decoded)`);
+  // jpeg-js counts its allocations against this limit: what the declared frame needs plus room for
+  // tables, never more, and never past the 4 GB it always had.
+  const maxMemoryUsageInMB = Math.min(4096, Math.ceil(jpegMemoryBytes(frame) / 2 ** 20) + 16);
+  const jpg = decodeJpegRaw(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB });
   return createImage(jpg.width, jpg.height, new Uint8ClampedArray(jpg.data.buffer, jpg.data.byteOffset, jpg.data.byteLength));
 }
 
