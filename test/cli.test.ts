@@ -1,6 +1,6 @@
 /** The `byteedit` command as a user runs it: a child process, real files, exit codes. */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createImage, decodeImage, encodePng, type RgbaImage } from '../core/src/index';
@@ -154,5 +154,39 @@ describe('byteedit edit refuses bad input: exit 2, one line naming the problem, 
     expect(lines[0]).toContain(`[${code}]`);
     if (code === 'pack_invalid') expect(lines[0]).toContain('$.resolution.native');
     expect(readdirSync(dir).filter((f) => f.startsWith('out'))).toEqual([]);
+  });
+});
+
+describe('byteedit edit never overwrites an input', () => {
+  const original = (): Buffer => readFileSync(join(dir, 'in.png'));
+  beforeAll(() => {
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'victim.png'), original());
+    writeFileSync(join(dir, 'victim-mask.png'), readFileSync(join(dir, 'mask.png')));
+    writeFileSync(join(dir, 'victim-2.png'), original());
+    symlinkSync(join(dir, 'victim.png'), join(dir, 'link-to-victim.png'));
+    linkSync(join(dir, 'victim.png'), join(dir, 'hardlink-to-victim.png'));
+  });
+
+  it.each([
+    ['the image itself', ['--out', 'victim.png']],
+    ['the mask', ['--out', 'victim-mask.png']],
+    ['the image through ..', ['--out', 'sub/../victim.png']],
+    ['the image through an absolute path', ['--out', '<dir>/victim.png']],
+    ['a symlink to the image', ['--out', 'link-to-victim.png']],
+    ['a hard link to the image', ['--out', 'hardlink-to-victim.png']],
+    ['the image as OUT-2 of 3 candidates', ['--out', 'victim.png', '--candidates', '3', '--image', 'victim-2.png']],
+  ])('refuses --out that is %s: exit 2 invalid_argument, inputs unchanged', (_what, extra) => {
+    const before = readdirSync(dir).sort();
+    const args = ['edit', '--image', 'victim.png', '--mask', 'victim-mask.png', '--pack', FIXTURE, '--seed', '5', '-q', ...extra.map((a) => a.replace('<dir>', dir))];
+    const r = run(args);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/\[invalid_argument\]: the output .* is the (image|mask) file .*never overwrites its input/);
+    expect(readFileSync(join(dir, 'victim.png')).equals(original())).toBe(true);
+    expect(readFileSync(join(dir, 'victim-2.png')).equals(original())).toBe(true);
+    expect(readFileSync(join(dir, 'victim-mask.png')).equals(readFileSync(join(dir, 'mask.png')))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(before);
   });
 });

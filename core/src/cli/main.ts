@@ -4,7 +4,7 @@
  * Bad input: exit 2, one line naming the problem, no output file. Other failures: exit 1.
  */
 import { promises as fs } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { SdkError, serializeError, type ErrorCode } from '../util/errors';
 import { decodeImage, encodeImage } from '../image/codecs';
 import { maskFromImage, type Mask, type RgbaImage } from '../image/image';
@@ -15,6 +15,7 @@ import { createEngine, defaultPackPath } from '../node';
 import { EDIT_USAGE, parseEditArgs, type EditArgs } from './args';
 import { ProgressBar } from './progress';
 import { packsMain } from './packs';
+import { outputPaths, refuseOverwritingInputs, writeAll } from './output';
 
 const USAGE = `byteedit ${VERSION} — generative image editing on local ONNX models
 
@@ -42,31 +43,10 @@ async function readImageFile(path: string, what: 'image' | 'mask', maxPixels?: n
   return decodeImage(bytes, { maxPixels, name: `${what} ${path}` });
 }
 
-/** OUT.png for one candidate, OUT-1.png ... OUT-K.png for several. */
-export function outputPaths(out: string, k: number): string[] {
-  if (k === 1) return [resolve(out)];
-  const ext = extname(out);
-  const stem = join(dirname(out), basename(out, ext));
-  return Array.from({ length: k }, (_, i) => resolve(`${stem}-${i + 1}${ext}`));
-}
-
-/** Writes all files or none: temporaries first, then renames. */
-async function writeAll(files: { path: string; bytes: Uint8Array }[]): Promise<void> {
-  const temps: string[] = [];
-  try {
-    for (const f of files) {
-      const tmp = join(dirname(f.path), `.${basename(f.path)}.${process.pid}.partial`);
-      await fs.writeFile(tmp, f.bytes);
-      temps.push(tmp);
-    }
-    for (let i = 0; i < files.length; i++) await fs.rename(temps[i]!, files[i]!.path);
-  } catch (err) {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
-    throw new SdkError('output_unwritable', `cannot write ${files.map((f) => f.path).join(', ')} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check that the folder exists and is writable`);
-  }
-}
-
 async function edit(args: EditArgs): Promise<number> {
+  // Before any work: no output may land on an input.
+  const inputs = [{ what: 'image', path: args.image }, ...(args.mask ? [{ what: 'mask', path: args.mask }] : [])];
+  await refuseOverwritingInputs(outputPaths(args.out, args.candidates), inputs);
   const image = await readImageFile(args.image, 'image', args.maxPixels);
   let mask: Mask | undefined;
   if (args.mask) mask = maskFromImage(await readImageFile(args.mask, 'mask', args.maxPixels));
@@ -122,6 +102,7 @@ async function edit(args: EditArgs): Promise<number> {
     });
     bar.done();
     const paths = outputPaths(args.out, result.candidates.length);
+    if (paths.length !== args.candidates) await refuseOverwritingInputs(paths, inputs);
     const format = /\.png$/i.test(args.out) ? 'png' : 'jpeg';
     await writeAll(result.candidates.map((c, i) => ({ path: paths[i]!, bytes: encodeImage(composeCandidate(image, result.summary, c), format) })));
     const s = result.summary;
@@ -203,4 +184,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { defaultPackPath };
+export { defaultPackPath, outputPaths };
