@@ -41,6 +41,7 @@ export {
   encodePng,
   maskFromImage,
   serializeError,
+  deserializeError,
   choiceExamples,
   jobPictures,
   PREFERENCE_HOSTS,

@@ -1,13 +1,17 @@
 /**
  * From validated job input to an EditRequest: headers are checked (signature, IHDR, size caps,
- * image/mask agreement) before any pixels are decoded, then the SDK's codecs decode.
+ * image/mask agreement) before any pixels are decoded, then the SDK's codecs decode, in a codec
+ * worker (codec-pool.ts) so that a large upload never stalls the server's event loop.
  */
-import { decodeImage, maskFromImage, type EditRequest } from './core';
+import type { DecodedUpload } from './codec-protocol';
+import type { EditRequest } from './core';
 import { HttpError, toHttpError } from './errors';
 import type { JobInput } from './job-request';
 import { checkPngHeader } from './png-header';
 
-export function buildEditRequest(input: JobInput, maxPixels: number, packDir: string | undefined): EditRequest {
+export type UploadDecoder = (image: Uint8Array, mask: Uint8Array | undefined, maxPixels: number) => Promise<DecodedUpload>;
+
+export async function buildEditRequest(input: JobInput, maxPixels: number, packDir: string | undefined, decode: UploadDecoder): Promise<EditRequest> {
   const { params } = input;
   const size = checkPngHeader(input.image, 'image', maxPixels);
   if (input.mask) {
@@ -27,8 +31,7 @@ export function buildEditRequest(input: JobInput, maxPixels: number, packDir: st
   }
   let request: EditRequest;
   try {
-    const image = decodeImage(input.image, { maxPixels, name: 'image' });
-    const mask = input.mask ? maskFromImage(decodeImage(input.mask, { maxPixels, name: 'mask' })) : undefined;
+    const { image, mask } = await decode(input.image, input.mask, maxPixels);
     if (mask && !mask.bounds && params.mode !== 'outpaint') {
       throw new HttpError(422, 'mask_empty', `the mask is black everywhere, so there is nothing to ${params.mode}; paint the area white (or select it) and try again`);
     }

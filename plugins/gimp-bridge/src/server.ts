@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { composeCandidate, createWorkerEngine, decodeImage, defaultPackPath, encodeGrayPng, encodePng, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
+import { CodecPool } from './codec-pool';
+import { createWorkerEngine, defaultPackPath, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
 import { bridgeFilePath, configDir, removeBridgeFile, writeBridgeFile } from './config-file';
 import { buildEditRequest } from './decode-input';
 import { HttpError, toHttpError } from './errors';
@@ -45,6 +46,8 @@ export interface ServerOptions {
   bodyTimeoutMs?: number;
   /** Job bodies being received at once; more are refused with 503 too_many_uploads. */
   maxUploads?: number;
+  /** Worker threads that decode uploads and encode results (PNG), off the event loop. Default 2. */
+  codecWorkers?: number;
   resultTtlMs?: number;
   maxResultBytes?: number;
   maxFinishedJobs?: number;
@@ -88,6 +91,7 @@ export const DEFAULTS = {
   maxActiveJobs: 16,
   bodyTimeoutMs: 30_000,
   maxUploads: 8,
+  codecWorkers: 2,
   resultTtlMs: 15 * 60_000,
   maxResultBytes: 512 * 1024 * 1024,
   maxFinishedJobs: 200,
@@ -117,6 +121,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const ownsEngine = !options.engine;
   const engine = options.engine ?? (await createWorkerEngine({ pack: packs[0]?.dir, device: options.device }));
   const capabilities: Capabilities = await engine.capabilities();
+  const codecs = new CodecPool(o.codecWorkers);
   const store = new JobStore({ ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, maxFinished: o.maxFinishedJobs });
   const unsubscribe = await engine.subscribe((event: JobEvent) => store.handle(event));
   const dir = options.configDir ?? configDir();
@@ -233,7 +238,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     } else {
       packDir = packs[0]?.dir;
     }
-    const request = buildEditRequest(input, o.maxPixels, packDir);
+    const request = await buildEditRequest(input, o.maxPixels, packDir, (image, mask, maxPixels) => codecs.decode(image, mask, maxPixels));
     if (closing) throw shuttingDown();
     // Checked and taken in one synchronous step, so concurrent submissions cannot overshoot.
     if (store.active().length + reserved >= o.maxActiveJobs) throw queueFull();
@@ -294,18 +299,30 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     };
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs);
     heartbeat.unref();
+    // Previews are encoded in a codec worker; writes go through one chain so the stream keeps
+    // the engine's order (a preview never lands after the event that followed it).
+    let chain: Promise<void> = Promise.resolve();
+    const inOrder = (write: () => Promise<void> | void): void => {
+      chain = chain.then(write).catch(() => undefined);
+    };
     unsubscribe = store.subscribe(job, Number.isFinite(last) ? last : 0, (event: WireEvent, preview) => {
       if (ended) return;
       if (preview) {
         if (!previews) return;
-        const png = Buffer.from(encodePng(preview.image)).toString('base64');
-        res.write(`event: preview\ndata: ${JSON.stringify({ type: 'preview', jobId: job.id, candidate: preview.candidate, step: preview.step, width: preview.image.width, height: preview.image.height, png })}\n\n`);
+        const encoded = codecs.encodePng(preview.image);
+        inOrder(async () => {
+          const png = Buffer.from(await encoded).toString('base64');
+          if (!ended) res.write(`event: preview\ndata: ${JSON.stringify({ type: 'preview', jobId: job.id, candidate: preview.candidate, step: preview.step, width: preview.image.width, height: preview.image.height, png })}\n\n`);
+        });
         return;
       }
-      res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${event.data}\n\n`);
-      if (event.terminal) end();
+      inOrder(() => {
+        if (ended) return;
+        res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${event.data}\n\n`);
+        if (event.terminal) end();
+      });
     });
-    if (isTerminal(job.state)) end();
+    if (isTerminal(job.state)) inOrder(end);
     req.on('close', () => {
       if (ended) return;
       end();
@@ -317,7 +334,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     });
   }
 
-  function result(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): void {
+  async function result(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): Promise<void> {
     const job = findJob(m[1]!);
     const n = Number(m[2]);
     const part = url.searchParams.get('part') ?? 'patch';
@@ -334,10 +351,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       const mask = candidate.mask;
       const dims = { 'X-Image-Width': String(mask.width), 'X-Image-Height': String(mask.height) };
       if (format === 'raw') sendBytes(res, 'application/octet-stream', mask.data, { ...headers, ...dims });
-      else sendBytes(res, 'image/png', encodeGrayPng(mask.width, mask.height, mask.data), { ...headers, ...dims });
+      else sendBytes(res, 'image/png', await codecs.encodeGrayPng(mask.width, mask.height, mask.data), { ...headers, ...dims });
       return;
     }
-    let image = candidate.patch;
     if (part === 'full') {
       if (!job.summary) {
         if (!isTerminal(job.state)) throw new HttpError(409, 'result_not_ready', `the full image of job ${job.id} needs the finished job; wait for its "finished" event`);
@@ -345,13 +361,16 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         const why = job.state === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code ?? 'error'})`;
         throw new HttpError(410, 'result_gone', `job ${job.id} ${why} before it finished, so it has no full image and never will; fetch this candidate with part=patch and part=mask, or submit the job again`);
       }
-      image = composeCandidate(decodeImage(job.sourcePng, { name: 'image' }), job.summary, candidate);
-      headers['X-Region-X'] = '0';
-      headers['X-Region-Y'] = '0';
+      // Decode, compose and encode: seconds for a large canvas, so in a codec worker.
+      const full = await codecs.full(job.sourcePng, job.summary, candidate, format === 'raw' ? 'raw' : 'png');
+      const dims = { 'X-Image-Width': String(full.width), 'X-Image-Height': String(full.height), 'X-Region-X': '0', 'X-Region-Y': '0' };
+      sendBytes(res, format === 'raw' ? 'application/octet-stream' : 'image/png', full.bytes, { ...headers, ...dims });
+      return;
     }
+    const image = candidate.patch;
     const dims = { 'X-Image-Width': String(image.width), 'X-Image-Height': String(image.height) };
     if (format === 'raw') sendBytes(res, 'application/octet-stream', image.data, { ...headers, ...dims });
-    else sendBytes(res, 'image/png', encodePng(image), { ...headers, ...dims });
+    else sendBytes(res, 'image/png', await codecs.encodePng(image), { ...headers, ...dims });
   }
 
   function preferencesOn(): PreferenceRecorder {
@@ -437,6 +456,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     });
   }).catch(async (err: unknown) => {
     unsubscribe();
+    await codecs.close();
     if (ownsEngine) await engine.dispose();
     throw err;
   });
@@ -475,6 +495,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         }, 1_000).unref();
       });
       unsubscribe();
+      await codecs.close();
       if (ownsEngine) await engine.dispose();
     })();
     return closed;
