@@ -12,18 +12,24 @@ import { NodeOrtRuntime } from '../src/runtime/ort-node';
 import { folderPackSource } from '../src/runtime/node-pack-source';
 import type { OrtModule } from '../src/runtime/ort-shared';
 import { SdkError } from '../src/util/errors';
-import { boxMask, DIFFUSERS, gradientImage } from './helpers';
+import { boxMask, DIFFUSERS, gradientImage, LEGACY } from './helpers';
 
 type Options = ort.InferenceSession.SessionOptions;
 type Perturb = (data: Float32Array) => Float32Array;
+/** What the fake device does to float32 and float16 outputs (float16 as raw half bits). */
+interface Faults {
+  f32?: Perturb;
+  f16?: (data: Uint16Array) => Uint16Array;
+}
 
 function epName(options: Options | undefined): string {
   const ep = options?.executionProviders?.[0];
   return typeof ep === 'string' ? ep : (ep?.name ?? 'cpu');
 }
 
-/** onnxruntime-node whose "webgpu" is the CPU EP with its float outputs passed through `perturb`. */
-function fakeOrt(webgpu: Perturb | 'throws'): { module: OrtModule; created: string[] } {
+/** onnxruntime-node whose "webgpu" is the CPU EP with its float outputs passed through `faults`. */
+function fakeOrt(webgpu: Perturb | Faults | 'throws'): { module: OrtModule; created: string[] } {
+  const faults: Faults = typeof webgpu === 'function' ? { f32: webgpu } : webgpu === 'throws' ? {} : webgpu;
   const created: string[] = [];
   const create = async (model: string | Uint8Array, options?: Options): Promise<ort.InferenceSession> => {
     const ep = epName(options);
@@ -35,8 +41,11 @@ function fakeOrt(webgpu: Perturb | 'throws'): { module: OrtModule; created: stri
     const run = real.run.bind(real);
     return Object.assign(Object.create(real) as ort.InferenceSession, {
       run: async (feeds: ort.InferenceSession.FeedsType) => {
-        const out = await run(feeds);
-        for (const [k, t] of Object.entries(out)) if (t.type === 'float32') out[k] = new ort.Tensor('float32', webgpu(t.data as Float32Array), t.dims);
+        const out: Record<string, ort.Tensor> = { ...(await run(feeds)) };
+        for (const [k, t] of Object.entries(out)) {
+          if (t.type === 'float32' && faults.f32) out[k] = new ort.Tensor('float32', faults.f32(t.data as Float32Array), t.dims);
+          if (t.type === 'float16' && faults.f16) out[k] = new ort.Tensor('float16', faults.f16(t.data as Uint16Array), t.dims);
+        }
         return out;
       },
     });
@@ -57,10 +66,29 @@ describe('the known-answer check', () => {
     expect(r.error).toBeLessThan(1e-5);
   });
 
+  it('passes in float16 on the CPU EP, and fails a device that returns zeros for float16', async () => {
+    const cpu = await runKnownAnswer(ort as unknown as OrtModule, { executionProviders: ['cpu'] }, 'fp16');
+    expect(cpu.ok).toBe(true);
+    expect(cpu.error).toBeLessThan(5e-3);
+    const zeros = await runKnownAnswer(fakeOrt({ f16: (d) => new Uint16Array(d.length) }).module, { executionProviders: ['webgpu'] }, 'fp16');
+    expect(zeros).toMatchObject({ ok: false, detail: expect.stringMatching(/float16 9->32 channel 3x3 Conv is off by 1\.0e\+0/) });
+  });
+
+  it('keeps fp32 models on a device whose float16 is wrong, and moves float16 models off it', async () => {
+    const runtime = new NodeOrtRuntime({ ort: fakeOrt({ f16: (d) => new Uint16Array(d.length) }).module, probes: noCuda });
+    expect((await runtime.choose('auto')).device).toBe('webgpu');
+    const fp32 = await runtime.createSession({ path: join(DIFFUSERS, 'unet', 'model.onnx') }, 'auto');
+    expect([fp32.device, fp32.fallbacks]).toEqual(['webgpu', []]);
+    const fp16 = await runtime.createSession({ path: join(LEGACY, 'unet', 'model.onnx') }, 'auto');
+    expect(fp16.device).toBe('cpu');
+    expect(fp16.fallbacks).toEqual([{ device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers: it failed the known-answer check: a float16 9->32/) }]);
+    await Promise.all([fp32.release(), fp16.release()]);
+  });
+
   it('fails a device whose Conv is off by 1 % (the bound is 1e-4 relative)', async () => {
     const r = await runKnownAnswer(fakeOrt((d) => d.map((v) => v * 1.01)).module, { executionProviders: ['webgpu'] });
     expect(r.ok).toBe(false);
-    expect(r.error).toBeGreaterThan(KNOWN_ANSWER_TOLERANCE * 10);
+    expect(r.error).toBeGreaterThan(KNOWN_ANSWER_TOLERANCE.fp32 * 10);
     expect(r.detail).toMatch(/9->32 channel 3x3 Conv is off by/);
   });
 

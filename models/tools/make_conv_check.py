@@ -36,12 +36,12 @@ def conv_reference(x, w, b):
     return out
 
 
-def model(cin, cout, w, b):
+def model(cin, cout, w, b, dtype=TensorProto.FLOAT):
     g = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[K, K], pads=[1, 1, 1, 1])],
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[K, K], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1])],
         f"conv{cin}x{cout}",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, H, W])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, H, W])],
+        [helper.make_tensor_value_info("x", dtype, [1, cin, H, W])],
+        [helper.make_tensor_value_info("y", dtype, [1, cout, H, W])],
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
     )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="byteedit make_conv_check.py")
@@ -57,6 +57,12 @@ def main():
     b = (rng.standard_normal(COUT) * 0.1).astype(np.float32)
     y = conv_reference(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64)).astype(np.float32)
     onnx_bytes = model(CIN, COUT, w, b)
+    # The same Conv in float16 (weights, input and output): a GPU without half-precision shaders
+    # (WebGPU without shader-f16) can run fp32 right and return zeros for fp16, silently. The
+    # answer is the float64 convolution of the half-rounded values.
+    x16, w16, b16 = x.astype(np.float16), w.astype(np.float16), b.astype(np.float16)
+    y16 = conv_reference(x16.astype(np.float64), w16.astype(np.float64), b16.astype(np.float64)).astype(np.float32)
+    onnx16 = model(CIN, COUT, w16, b16, TensorProto.FLOAT16)
 
     b64 = lambda a: base64.b64encode(a if isinstance(a, bytes) else a.tobytes()).decode()
     ts = os.path.join(REPO, "core", "src", "runtime", "known-answer-model.ts")
@@ -67,6 +73,10 @@ def main():
         f.write(f"export const KNOWN_ANSWER_MODEL_B64 = '{b64(onnx_bytes)}';\n")
         f.write(f"export const KNOWN_ANSWER_INPUT_B64 = '{b64(x)}';\n")
         f.write(f"export const KNOWN_ANSWER_OUTPUT_B64 = '{b64(y)}';\n")
+        f.write("// The same Conv in float16: input as IEEE half bits, the answer (float32) from the half-rounded values.\n")
+        f.write(f"export const KNOWN_ANSWER_F16_MODEL_B64 = '{b64(onnx16)}';\n")
+        f.write(f"export const KNOWN_ANSWER_F16_INPUT_B64 = '{b64(x16.view(np.uint16))}';\n")
+        f.write(f"export const KNOWN_ANSWER_F16_OUTPUT_B64 = '{b64(y16)}';\n")
 
     # The upstream repro: the model file and its data as JSON, for the 20-line script beside them.
     rdir = os.path.join(REPO, "docs", "webgpu-conv-repro")

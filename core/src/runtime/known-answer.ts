@@ -7,12 +7,26 @@
  * compares it with a float64 reference computed outside onnxruntime (models/tools/make_conv_check.py).
  */
 import type * as Ort from 'onnxruntime-common';
-import { KNOWN_ANSWER_DIMS, KNOWN_ANSWER_INPUT_B64, KNOWN_ANSWER_MODEL_B64, KNOWN_ANSWER_OUTPUT_B64 } from './known-answer-model';
+import {
+  KNOWN_ANSWER_DIMS,
+  KNOWN_ANSWER_F16_INPUT_B64,
+  KNOWN_ANSWER_F16_MODEL_B64,
+  KNOWN_ANSWER_F16_OUTPUT_B64,
+  KNOWN_ANSWER_INPUT_B64,
+  KNOWN_ANSWER_MODEL_B64,
+  KNOWN_ANSWER_OUTPUT_B64,
+} from './known-answer-model';
+import { halfToFloat32Array } from '../util/float16';
 
 type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
 
-/** Relative to the largest expected value: fp32 kernels agree to ~1e-6; the bug is off by ~1. */
-export const KNOWN_ANSWER_TOLERANCE = 1e-4;
+/**
+ * Relative to the largest expected value: fp32 kernels agree to ~1e-6 and the NHWC bug is off by
+ * ~1; fp16 rounding of a 81-term sum stays near 1e-3, a GPU without half-precision shaders
+ * (onnxruntime-web on WebGPU without shader-f16) returns zeros, off by 1.
+ */
+export const KNOWN_ANSWER_TOLERANCE = { fp32: 1e-4, fp16: 1e-2 } as const;
+export type Precision = keyof typeof KNOWN_ANSWER_TOLERANCE;
 
 function bytes(b64: string): Uint8Array {
   const s = atob(b64);
@@ -34,13 +48,16 @@ export interface KnownAnswerResult {
  * provider config), so it verifies what byteedit will actually run. Throws what session creation
  * or the run throws.
  */
-export async function runKnownAnswer(ort: OrtModule, options: Ort.InferenceSession.SessionOptions): Promise<KnownAnswerResult> {
-  const session = await ort.InferenceSession.create(bytes(KNOWN_ANSWER_MODEL_B64), options);
+export async function runKnownAnswer(ort: OrtModule, options: Ort.InferenceSession.SessionOptions, precision: Precision = 'fp32'): Promise<KnownAnswerResult> {
+  const f16 = precision === 'fp16';
+  const session = await ort.InferenceSession.create(bytes(f16 ? KNOWN_ANSWER_F16_MODEL_B64 : KNOWN_ANSWER_MODEL_B64), options);
   try {
-    const input = new Float32Array(bytes(KNOWN_ANSWER_INPUT_B64).buffer);
-    const expected = new Float32Array(bytes(KNOWN_ANSWER_OUTPUT_B64).buffer);
-    const result = await session.run({ x: new ort.Tensor('float32', input, [...KNOWN_ANSWER_DIMS.input]) });
-    const y = result.y?.data;
+    const raw = bytes(f16 ? KNOWN_ANSWER_F16_INPUT_B64 : KNOWN_ANSWER_INPUT_B64).buffer;
+    const input = f16 ? new ort.Tensor('float16', new Uint16Array(raw), [...KNOWN_ANSWER_DIMS.input]) : new ort.Tensor('float32', new Float32Array(raw), [...KNOWN_ANSWER_DIMS.input]);
+    const expected = new Float32Array(bytes(f16 ? KNOWN_ANSWER_F16_OUTPUT_B64 : KNOWN_ANSWER_OUTPUT_B64).buffer);
+    const result = await session.run({ x: input });
+    const out = result.y?.data;
+    const y = f16 && out instanceof Uint16Array ? halfToFloat32Array(out) : out;
     if (!(y instanceof Float32Array) || y.length !== expected.length) {
       return { ok: false, error: Infinity, detail: `the known-answer Conv returned ${y ? `${y.length} values` : 'no output'}, expected ${expected.length}` };
     }
@@ -52,8 +69,9 @@ export async function runKnownAnswer(ort: OrtModule, options: Ort.InferenceSessi
       maxRef = Math.max(maxRef, Math.abs(expected[i]!));
     }
     const error = maxErr / maxRef;
-    const ok = error <= KNOWN_ANSWER_TOLERANCE;
-    const detail = `${ok ? 'passed' : 'failed'} the known-answer check: a 9->32 channel 3x3 Conv is off by ${error.toExponential(1)} relative (allowed ${KNOWN_ANSWER_TOLERANCE})`;
+    const allowed = KNOWN_ANSWER_TOLERANCE[precision];
+    const ok = error <= allowed;
+    const detail = `${ok ? 'passed' : 'failed'} the known-answer check: a ${f16 ? 'float16 ' : ''}9->32 channel 3x3 Conv is off by ${error.toExponential(1)} relative (allowed ${allowed})`;
     return { ok, error, detail };
   } finally {
     await session.release();

@@ -102,6 +102,6 @@ export class NodeOrtRuntime implements Runtime {
 
   async createSession(source: ModelSource, device: DeviceName): Promise<ModelSession> {
     const attempts = await this.checks.attempts(this.order(device));
-    return openSession(this.ort, source, attempts, this.locks, { graphOptimizationLevel: 'all' }, this.providers);
+    return openSession(this.ort, source, attempts, this.locks, { graphOptimizationLevel: 'all' }, this.providers, this.checks);
   }
 }

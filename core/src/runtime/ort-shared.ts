@@ -7,7 +7,7 @@
 import type * as Ort from 'onnxruntime-common';
 import { SdkError } from '../util/errors';
 import { Mutex } from '../util/mutex';
-import { runKnownAnswer } from './known-answer';
+import { runKnownAnswer, type Precision } from './known-answer';
 import type { DeviceChoice, DeviceFallback, DeviceName, DeviceStatus, IoInfo, ModelSession, ModelSource, TensorData, TensorType } from './types';
 
 export type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
@@ -82,6 +82,7 @@ export interface DeviceAttempt {
  */
 export class DeviceChecks {
   private readonly checks = new Map<string, Promise<DeviceStatus>>();
+  private readonly f16 = new Map<string, Promise<string | null>>();
   private probed: Promise<DeviceStatus[]> | null = null;
 
   constructor(
@@ -126,13 +127,32 @@ export class DeviceChecks {
   }
 
   private async check(s: DeviceStatus): Promise<DeviceStatus> {
-    const device = s.name as Device;
+    const reason = await this.run(s.name as Device, 'fp32');
+    return reason ? { name: s.name, available: false, check: 'failed', reason } : { ...s, check: 'passed' };
+  }
+
+  /**
+   * For a model with float16 inputs or outputs on a non-reference device: the float16 check, once
+   * per device. A GPU can run fp32 right and fp16 as zeros (onnxruntime-web on WebGPU without
+   * shader-f16, seen in headless Chromium). Null when the device may run it, else the reason.
+   */
+  halfPrecision(device: Device): Promise<string | null> {
+    if (REFERENCE_DEVICES.has(device)) return Promise.resolve(null);
+    let p = this.f16.get(device);
+    if (!p) {
+      p = this.run(device, 'fp16');
+      this.f16.set(device, p);
+    }
+    return p;
+  }
+
+  private async run(device: Device, precision: Precision): Promise<string | null> {
     try {
-      const r = await runKnownAnswer(this.ort, { ...SESSION_DEFAULTS, executionProviders: [this.providers[device] ?? EXECUTION_PROVIDERS[device]] });
-      return r.ok ? { ...s, check: 'passed' } : { name: s.name, available: false, check: 'failed', reason: `it computes wrong numbers: it ${r.detail}` };
+      const r = await runKnownAnswer(this.ort, { ...SESSION_DEFAULTS, executionProviders: [this.providers[device] ?? EXECUTION_PROVIDERS[device]] }, precision);
+      return r.ok ? null : `it computes wrong numbers: it ${r.detail}`;
     } catch (err) {
       const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
-      return { name: s.name, available: false, check: 'failed', reason: `it could not run the known-answer check (${msg})` };
+      return `it could not run the ${precision === 'fp16' ? 'float16 ' : ''}known-answer check (${msg})`;
     }
   }
 }
@@ -158,6 +178,7 @@ export async function openSession(
   locks: Map<string, Mutex>,
   options: Ort.InferenceSession.SessionOptions = {},
   providers: ProviderTable = {},
+  checks?: DeviceChecks,
 ): Promise<ModelSession> {
   const failures: string[] = [];
   const fallbacks: DeviceFallback[] = [];
@@ -170,6 +191,14 @@ export async function openSession(
     try {
       const opts: Ort.InferenceSession.SessionOptions = { ...SESSION_DEFAULTS, ...options, executionProviders: [providers[device] ?? EXECUTION_PROVIDERS[device]] };
       const session = 'path' in source ? await ort.InferenceSession.create(source.path, opts) : await ort.InferenceSession.create(source.bytes, opts);
+      const half = [...session.inputMetadata, ...session.outputMetadata].some((m) => m.isTensor && m.type === 'float16');
+      const halfReason = half && checks ? await checks.halfPrecision(device) : null;
+      if (halfReason) {
+        await session.release();
+        failures.push(`${device}: ${halfReason}`);
+        fallbacks.push({ device, reason: halfReason });
+        continue;
+      }
       let lock = locks.get(device);
       if (!lock) {
         lock = new Mutex();

@@ -56,7 +56,7 @@ export class WebOrtRuntime implements Runtime {
   async createSession(source: ModelSource, device: DeviceName): Promise<ModelSession> {
     const order = this.order(device);
     if ('path' in source) throw new SdkError('internal', 'the browser runtime loads models from bytes, not paths');
-    return openSession(ort, source, await this.checks.attempts(order), this.locks);
+    return openSession(ort, source, await this.checks.attempts(order), this.locks, {}, {}, this.checks);
   }
 }
 
