@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { encode as encodePngRaw } from 'fast-png';
 import { createImage, decodeImage, encodePng, type RgbaImage } from '../core/src/index';
 
 const REPO = resolve(__dirname, '..');
@@ -188,5 +190,83 @@ describe('byteedit edit never overwrites an input', () => {
     expect(readFileSync(join(dir, 'victim-2.png')).equals(original())).toBe(true);
     expect(readFileSync(join(dir, 'victim-mask.png')).equals(readFileSync(join(dir, 'mask.png')))).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(before);
+  });
+});
+
+/** A PNG chunk with its CRC, for files that say what a test needs them to. */
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+function ihdr(width: number, height: number, depth = 8, colorType = 6): Buffer {
+  const d = Buffer.alloc(13);
+  d.writeUInt32BE(width, 0);
+  d.writeUInt32BE(height, 4);
+  d.set([depth, colorType, 0, 0, 0], 8);
+  return chunk('IHDR', d);
+}
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+describe('byteedit edit says what it reads', () => {
+  it('checks the mask size from the headers before decoding either file', () => {
+    // A 6000x6000 image whose data is broken: the old order decoded it first and reported that.
+    const lying = Buffer.concat([SIGNATURE, ihdr(6000, 6000), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', new Uint8Array(0))]);
+    writeFileSync(join(dir, 'huge.png'), lying);
+    const started = Date.now();
+    const r = run(['edit', '--image', 'huge.png', '--mask', 'mask.png', '--max-pixels', '1e9', '--pack', FIXTURE, '--out', 'out.png']);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`byteedit: error [mask_size_mismatch]: the mask mask.png is ${W}x${H} but the image huge.png is 6000x6000; the mask must have the image's size`]);
+  });
+
+  it('says on stderr, one line each, that a 16-bit image is written as 8-bit and an animation as its first frame', () => {
+    const deep = new Uint16Array(W * H * 3);
+    for (let i = 0; i < deep.length; i++) deep[i] = (i * 97) & 0xffff;
+    writeFileSync(join(dir, 'deep.png'), encodePngRaw({ width: W, height: H, data: deep, depth: 16, channels: 3 }));
+    let r = run(['edit', '--image', 'deep.png', '--mask', 'mask.png', '--pack', FIXTURE, '--out', 'out.png', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual(['byteedit: note: image deep.png is 16-bit per channel; it is edited and written as 8-bit']);
+
+    const actl = Buffer.alloc(8);
+    actl.writeUInt32BE(3, 0);
+    const rows = Buffer.alloc(H * (1 + W * 4), 200);
+    for (let y = 0; y < H; y++) rows[y * (1 + W * 4)] = 0;
+    const idat = deflateSync(rows);
+    const fctl = (seq: number): Buffer => {
+      const d = Buffer.alloc(26);
+      d.writeUInt32BE(seq, 0);
+      d.writeUInt32BE(W, 4);
+      d.writeUInt32BE(H, 8);
+      return chunk('fcTL', d);
+    };
+    const fdat = (seq: number): Buffer => chunk('fdAT', Buffer.concat([Buffer.from([0, 0, 0, seq]), idat]));
+    const apng = Buffer.concat([SIGNATURE, ihdr(W, H), chunk('acTL', actl), fctl(0), chunk('IDAT', idat), fctl(1), fdat(2), fctl(3), fdat(4), chunk('IEND', new Uint8Array(0))]);
+    writeFileSync(join(dir, 'animated.png'), apng);
+    r = run(['edit', '--image', 'animated.png', '--mask', 'mask.png', '--pack', FIXTURE, '--out', 'out.png', '-q']);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual(['byteedit: note: image animated.png is animated (3 frames); only its first frame is edited and written, as a still image']);
+  });
+
+  it.each([
+    [['--steps', '-1'], '--steps must be a whole number from 1 to 150, got -1'],
+    [['--steps', '0'], '--steps must be a whole number from 1 to 150, got 0'],
+    [['--steps', '2.5'], '--steps must be a whole number from 1 to 150, got 2.5'],
+    [['--candidates', '-2'], '--candidates must be a whole number from 1 to 16, got -2'],
+    [['--seed', '-1'], '--seed must be a whole number from 0 to 4294967295, got -1'],
+    [['--seed', '1e400'], '--seed must be a whole number from 0 to 4294967295, got 1e400'],
+    [['--max-pixels', '-5'], '--max-pixels must be a whole number from 1 to 1000000000, got -5'],
+    [['--max-pixels', ''], '--max-pixels must be a whole number from 1 to 1000000000, got ""'],
+    [['--guidance', '-3'], '--guidance must be a number from 0 up to 30, got -3'],
+    [['--strength', '-.5'], '--strength must be a number above 0 up to 1, got -.5'],
+  ])('%j is refused with a message naming the flag, its range and the value', (flag, message) => {
+    const r = run([...base(), ...flag]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`byteedit: error [invalid_argument]: ${message}`]);
   });
 });

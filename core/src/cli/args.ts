@@ -55,19 +55,43 @@ function bad(message: string): never {
   throw new SdkError('invalid_argument', message);
 }
 
+/** Accepts what Number() reads as a whole number ("150", "1e9"), so a cap can be written as 1e9. */
+/** A value as typed, quoted only where it would not read back (empty, spaces). */
+function shown(v: string): string {
+  return /^\S+$/.test(v) ? v : JSON.stringify(v);
+}
+
 function int(name: string, v: string | undefined, lo: number, hi: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v.trim())) bad(`--${name} must be an integer from ${lo} to ${hi}, got "${v}"`);
-  const n = Number(v);
-  if (n < lo || n > hi) bad(`--${name} must be an integer from ${lo} to ${hi}, got ${n}`);
-  return n;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) bad(`--${name} must be a whole number from ${lo} to ${hi}, got ${shown(v)}`);
+  return n === 0 ? 0 : n; // never -0
 }
 
 function num(name: string, v: string | undefined, lo: number, hi: number, openLo = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n > hi || (openLo ? n <= lo : n < lo)) bad(`--${name} must be a number ${openLo ? `above ${lo}` : `from ${lo}`} up to ${hi}, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n > hi || (openLo ? n <= lo : n < lo)) bad(`--${name} must be a number ${openLo ? `above ${lo}` : `from ${lo}`} up to ${hi}, got ${shown(v)}`);
   return n;
+}
+
+/**
+ * util.parseArgs reads "--steps -1" as a flag missing its value ("argument is ambiguous"): join a
+ * value that looks like a negative number to its option, so the range check names the problem.
+ */
+function joinNegativeValues(argv: string[], stringOptions: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && stringOptions.has(a.slice(2)) && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 function oneOf<T extends string>(name: string, v: string | undefined, values: readonly T[]): T | undefined {
@@ -84,39 +108,43 @@ export function parseExpand(v: string): Margins {
   return { left, top, right, bottom };
 }
 
+const EDIT_OPTIONS = {
+  image: { type: 'string' },
+  mask: { type: 'string' },
+  prompt: { type: 'string' },
+  'negative-prompt': { type: 'string' },
+  mode: { type: 'string' },
+  expand: { type: 'string' },
+  pack: { type: 'string' },
+  steps: { type: 'string' },
+  guidance: { type: 'string' },
+  scheduler: { type: 'string' },
+  strength: { type: 'string' },
+  candidates: { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-color-match': { type: 'boolean' },
+  'max-pixels': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  rank: { type: 'string' },
+  'no-rewards': { type: 'boolean' },
+  engine: { type: 'string' },
+  prefill: { type: 'boolean' },
+  search: { type: 'string' },
+  blend: { type: 'string' },
+} as const;
+
+const STRING_OPTIONS: ReadonlySet<string> = new Set(Object.entries(EDIT_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+
 export function parseEditArgs(argv: string[]): EditArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, STRING_OPTIONS),
       allowPositionals: false,
-      options: {
-        image: { type: 'string' },
-        mask: { type: 'string' },
-        prompt: { type: 'string' },
-        'negative-prompt': { type: 'string' },
-        mode: { type: 'string' },
-        expand: { type: 'string' },
-        pack: { type: 'string' },
-        steps: { type: 'string' },
-        guidance: { type: 'string' },
-        scheduler: { type: 'string' },
-        strength: { type: 'string' },
-        candidates: { type: 'string' },
-        seed: { type: 'string' },
-        device: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        'no-color-match': { type: 'boolean' },
-        'max-pixels': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        rank: { type: 'string' },
-        'no-rewards': { type: 'boolean' },
-        engine: { type: 'string' },
-        prefill: { type: 'boolean' },
-        search: { type: 'string' },
-        blend: { type: 'string' },
-      },
+      options: EDIT_OPTIONS,
     });
   } catch (err) {
     bad(`${err instanceof Error ? err.message : String(err)}; see byteedit edit --help`);

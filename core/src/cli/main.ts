@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { SdkError, serializeError, type ErrorCode } from '../util/errors';
-import { decodeImage, encodeImage } from '../image/codecs';
+import { decodeImage, encodeImage, readImageInfo } from '../image/codecs';
 import { maskFromImage, type Mask, type RgbaImage } from '../image/image';
 import { composeCandidate, runEdit } from '../engine/run';
 import { VERSION } from '../engine/engine';
@@ -30,26 +30,49 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'pack_not_found', 'pack_file_missing', 'pack_invalid', 'model_layout_unsupported', 'mode_unsupported', 'device_unavailable',
 ]);
 
-async function readImageFile(path: string, what: 'image' | 'mask', maxPixels?: number): Promise<RgbaImage> {
-  let bytes: Uint8Array;
+/** Our own messages stay one line each, whatever a native library put in them. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+async function readInputFile(path: string, what: 'image' | 'mask'): Promise<Uint8Array> {
   try {
-    bytes = new Uint8Array(await fs.readFile(path));
+    return new Uint8Array(await fs.readFile(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SdkError('image_not_found', `${what} file ${path} does not exist`);
     if (code === 'EISDIR') throw new SdkError('image_not_found', `${what} path ${path} is a folder, not an image file`);
     throw new SdkError('image_not_found', `cannot read ${what} file ${path} (${code ?? String(err)})`);
   }
-  return decodeImage(bytes, { maxPixels, name: `${what} ${path}` });
+}
+
+/**
+ * Reads both inputs and checks what their headers say before decoding either: a mask of the
+ * wrong size is reported at once, however large the image. Says on stderr what decoding to
+ * 8-bit RGBA will drop (16-bit samples, animation frames), one line each.
+ */
+async function readInputs(args: EditArgs): Promise<{ image: RgbaImage; mask?: Mask }> {
+  const imageBytes = await readInputFile(args.image, 'image');
+  const maskBytes = args.mask ? await readInputFile(args.mask, 'mask') : undefined;
+  const imageInfo = readImageInfo(imageBytes);
+  const maskInfo = maskBytes ? readImageInfo(maskBytes) : null;
+  if (imageInfo && maskInfo && (imageInfo.width !== maskInfo.width || imageInfo.height !== maskInfo.height)) {
+    throw new SdkError('mask_size_mismatch', `the mask ${args.mask} is ${maskInfo.width}x${maskInfo.height} but the image ${args.image} is ${imageInfo.width}x${imageInfo.height}; the mask must have the image's size`);
+  }
+  const note = (line: string): boolean => process.stderr.write(`byteedit: note: ${line}\n`);
+  if (imageInfo && imageInfo.bitDepth === 16) note(`image ${args.image} is 16-bit per channel; it is edited and written as 8-bit`);
+  if (imageInfo && imageInfo.frames > 1) note(`image ${args.image} is animated (${imageInfo.frames} frames); only its first frame is edited and written, as a still image`);
+  if (maskInfo && maskInfo.frames > 1) note(`mask ${args.mask} is animated (${maskInfo.frames} frames); only its first frame is used`);
+  const image = decodeImage(imageBytes, { maxPixels: args.maxPixels, name: `image ${args.image}` });
+  const mask = maskBytes ? maskFromImage(decodeImage(maskBytes, { maxPixels: args.maxPixels, name: `mask ${args.mask}` })) : undefined;
+  return { image, mask };
 }
 
 async function edit(args: EditArgs): Promise<number> {
   // Before any work: no output may land on an input.
   const inputs = [{ what: 'image', path: args.image }, ...(args.mask ? [{ what: 'mask', path: args.mask }] : [])];
   await refuseOverwritingInputs(outputPaths(args.out, args.candidates), inputs);
-  const image = await readImageFile(args.image, 'image', args.maxPixels);
-  let mask: Mask | undefined;
-  if (args.mask) mask = maskFromImage(await readImageFile(args.mask, 'mask', args.maxPixels));
+  const { image, mask } = await readInputs(args);
   const outFolder = dirname(resolve(args.out));
   try {
     if (!(await fs.stat(outFolder)).isDirectory()) throw new Error();
@@ -97,7 +120,7 @@ async function edit(args: EditArgs): Promise<number> {
     const result = await runEdit(engine, request, (e) => {
       jobId = e.jobId;
       // One line per device passed over: a user who asked for auto should know why it is slow.
-      if (e.type === 'started') for (const f of e.fallbacks ?? []) process.stderr.write(`byteedit: not using ${f.device}: ${f.reason}; using ${e.device}\n`);
+      if (e.type === 'started') for (const f of e.fallbacks ?? []) process.stderr.write(`byteedit: not using ${f.device}: ${oneLine(f.reason)}; using ${e.device}\n`);
       if (e.type === 'progress') bar.update(e.done, e.of, `step ${e.step}/${e.total}${e.of > e.total ? ` (candidate ${e.candidate + 1})` : ''}`);
     });
     bar.done();
@@ -179,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('byteedit: cancelled; nothing was written\n');
       return 130;
     }
-    process.stderr.write(`byteedit: error [${e.code}]: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.stderr.write(`byteedit: error [${e.code}]: ${oneLine(e.message)}\n`);
     return INPUT_ERRORS.has(e.code) ? 2 : 1;
   }
 }

@@ -9,7 +9,7 @@ import { decode as decodeJpegRaw, encode as encodeJpegRaw } from 'jpeg-js';
 import { SdkError } from '../util/errors';
 import { createImage, type RgbaImage } from './image';
 import { jpegMemoryBytes, readJpegFrame } from './jpeg-header';
-import { decodePngToRgba } from './png-decode';
+import { decodePngToRgba, readPngInfo } from './png-decode';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -51,6 +51,25 @@ export function readImageSize(bytes: Uint8Array): { width: number; height: numbe
     return null;
   }
   return null;
+}
+
+export interface ImageInfo {
+  width: number;
+  height: number;
+  format: ImageFormat;
+  /** Bits per sample as stored (decoding keeps 8). */
+  bitDepth: number;
+  /** Animation frames (APNG's acTL); decoding keeps the first. */
+  frames: number;
+}
+
+/** Size, bit depth and frame count from the headers alone; null when the header is unreadable. */
+export function readImageInfo(bytes: Uint8Array): ImageInfo | null {
+  const size = readImageSize(bytes);
+  if (!size) return null;
+  if (size.format === 'jpeg') return { ...size, bitDepth: 8, frames: 1 };
+  const png = readPngInfo(bytes);
+  return png ? { ...size, ...png } : null;
 }
 
 export interface DecodeOptions {

@@ -108,6 +108,23 @@ export function readPngChunks(bytes: Uint8Array): PngChunks {
   }
 }
 
+/**
+ * Bit depth and frame count from the chunks before the image data (acTL must precede IDAT),
+ * without CRC checks or inflating: for saying what a decode to RGBA8 will drop.
+ */
+export function readPngInfo(bytes: Uint8Array): { bitDepth: number; frames: number } | null {
+  if (bytes.length < 33) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bitDepth = bytes[24]!;
+  let frames = 1;
+  for (let pos = 8; pos + 12 <= bytes.length; pos += 12 + view.getUint32(pos)) {
+    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    if (type === 'IDAT' || type === 'IEND') break;
+    if (type === 'acTL' && pos + 12 <= bytes.length) frames = Math.max(1, view.getUint32(pos + 8));
+  }
+  return { bitDepth, frames };
+}
+
 function parseIhdr(data: Uint8Array): PngHeader {
   if (data.length !== 13) throw new Error(`IHDR has ${data.length} bytes, not 13`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
