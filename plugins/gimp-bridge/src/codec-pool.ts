@@ -94,7 +94,8 @@ export class CodecPool {
     const replace = (why: string): void => {
       const pending = slot.busy;
       slot.busy = null;
-      pending?.reject(new SdkError('image_unreadable', `the image could not be processed (${why}); re-export it as PNG and try again`));
+      if (pending?.task.op === 'decode') pending.reject(new SdkError('image_unreadable', `the image could not be decoded (${why}); re-export it as PNG and try again`));
+      else pending?.reject(new SdkError('internal', `the result could not be encoded (${why}); fetch it again`));
       if (this.closed) return;
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots[i] = this.spawn();

@@ -238,7 +238,10 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     } else {
       packDir = packs[0]?.dir;
     }
-    const request = await buildEditRequest(input, o.maxPixels, packDir, (image, mask, maxPixels) => codecs.decode(image, mask, maxPixels));
+    const request = await buildEditRequest(input, o.maxPixels, packDir, (image, mask, maxPixels) => codecs.decode(image, mask, maxPixels)).catch((err: unknown) => {
+      // close() stops the codec workers under a decode in flight: that is a shutdown, not bad input.
+      throw closing ? shuttingDown() : err;
+    });
     if (closing) throw shuttingDown();
     // Checked and taken in one synchronous step, so concurrent submissions cannot overshoot.
     if (store.active().length + reserved >= o.maxActiveJobs) throw queueFull();
