@@ -18,7 +18,8 @@ export interface PngChunks {
   header: PngHeader;
   /** RGBA entries, alpha from tRNS (255 where tRNS has none). */
   palette?: Uint8Array;
-  idat: Uint8Array[];
+  /** The compressed image data: every IDAT's contents, in order, as one buffer. */
+  idat: Uint8Array;
   /** acTL's frame count; 1 for a still PNG. */
   frames: number;
 }
@@ -33,6 +34,7 @@ const ADAM7 = [
 const MAX_DEFLATE_RATIO = 1032;
 /** Smallest slice fed to the inflater: past the expected size, one slice overshoots by at most ~4 MB. */
 const MIN_SLICE = 4096;
+const IDAT = 0x49444154;
 
 let crcTable: Uint32Array | undefined;
 function crc32(bytes: Uint8Array, start: number, end: number): number {
@@ -59,15 +61,26 @@ export function readPngChunks(bytes: Uint8Array): PngChunks {
   let header: PngHeader | undefined;
   let palette: Uint8Array | undefined;
   let trns: Uint8Array | undefined;
-  const idat: Uint8Array[] = [];
+  // IDAT ranges as [start, end, start, end, ...]: a file may hold millions of tiny IDAT chunks,
+  // and each costs no more than this walk's few comparisons and its CRC.
+  const idat: number[] = [];
+  let idatBytes = 0;
   let frames = 1;
   for (let pos = 8; ; ) {
     if (pos + 12 > bytes.length) throw new Error(`the file ends at byte ${bytes.length} without an IEND chunk (truncated)`);
     const length = view.getUint32(pos);
-    if (![4, 5, 6, 7].every((k) => isLetter(bytes[pos + k]!))) throw new Error(`bytes at ${pos} are not a PNG chunk (corrupt)`);
-    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
     const start = pos + 8;
     const end = start + length;
+    const code = view.getUint32(pos + 4);
+    if (code === IDAT && end + 4 <= bytes.length && header) {
+      if (crc32(bytes, pos + 4, end) !== view.getUint32(end)) throw new Error(`the IDAT chunk at byte ${pos} fails its CRC check (corrupt)`);
+      idat.push(start, end);
+      idatBytes += length;
+      pos = end + 4;
+      continue;
+    }
+    if (!isLetter(bytes[pos + 4]!) || !isLetter(bytes[pos + 5]!) || !isLetter(bytes[pos + 6]!) || !isLetter(bytes[pos + 7]!)) throw new Error(`bytes at ${pos} are not a PNG chunk (corrupt)`);
+    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
     if (length > 0x7fffffff || end + 4 > bytes.length) throw new Error(`the ${type} chunk at byte ${pos} runs past the end of the file (truncated)`);
     if (crc32(bytes, pos + 4, end) !== view.getUint32(end)) throw new Error(`the ${type} chunk at byte ${pos} fails its CRC check (corrupt)`);
     const data = bytes.subarray(start, end);
@@ -88,9 +101,6 @@ export function readPngChunks(bytes: Uint8Array): PngChunks {
       case 'acTL':
         if (length >= 4) frames = Math.max(1, view.getUint32(start));
         break;
-      case 'IDAT':
-        idat.push(data);
-        break;
       case 'IEND': {
         const h = header!;
         if (idat.length === 0) throw new Error('the file has no IDAT chunk');
@@ -99,7 +109,18 @@ export function readPngChunks(bytes: Uint8Array): PngChunks {
           // Greyscale and truecolour tRNS (a key colour) stay ignored, as with the previous decoder.
           if (trns) for (let i = 0; i < Math.min(trns.length, palette.length / 4); i++) palette[i * 4 + 3] = trns[i]!;
         }
-        return { header: h, palette: h.colorType === 3 ? palette : undefined, idat, frames };
+        let data = bytes.subarray(idat[0]!, idat[1]!);
+        if (idat.length > 2) {
+          data = new Uint8Array(idatBytes);
+          for (let i = 0, at = 0; i < idat.length; i += 2) {
+            const from = idat[i]!;
+            const to = idat[i + 1]!;
+            if (to - from > 64) data.set(bytes.subarray(from, to), at);
+            else for (let k = from; k < to; k++) data[at + k - from] = bytes[k]!;
+            at += to - from;
+          }
+        }
+        return { header: h, palette: h.colorType === 3 ? palette : undefined, idat: data, frames };
       }
       default:
         break; // ancillary chunks (text, iCCP, fcTL/fdAT frames...) are not needed for pixels
@@ -166,7 +187,7 @@ export function filteredSize(h: PngHeader): number {
   return pngPasses(h).reduce((sum, p) => sum + p.height * (1 + p.rowBytes), 0);
 }
 
-function inflateBounded(idat: Uint8Array[], h: PngHeader): Uint8Array {
+function inflateBounded(data: Uint8Array, h: PngHeader): Uint8Array {
   const expected = filteredSize(h);
   const what = `the ${expected} bytes that IHDR's ${h.width}x${h.height} (${h.bitDepth}-bit) implies`;
   const out = new Uint8Array(expected);
@@ -183,13 +204,13 @@ function inflateBounded(idat: Uint8Array[], h: PngHeader): Uint8Array {
     }
     if (produced > expected) throw new Error(`IDAT inflates to more than ${what} (a decompression bomb or a corrupt file)`);
   };
-  for (const data of idat) {
-    for (let at = 0; at < data.length; ) {
-      // Slices sized so that even at deflate's best ratio a push cannot overshoot by much.
-      const slice = Math.max(MIN_SLICE, Math.ceil((expected - produced) / MAX_DEFLATE_RATIO));
-      push(data.subarray(at, at + slice), false);
-      at += slice;
-    }
+  // All IDAT data as one buffer (at most the file's size), so that many tiny IDAT chunks do not
+  // each cost a push, which copies the inflater's 32 KB window.
+  for (let at = 0; at < data.length; ) {
+    // Slices sized so that even at deflate's best ratio a push cannot overshoot by much.
+    const slice = Math.max(MIN_SLICE, Math.ceil((expected - produced) / MAX_DEFLATE_RATIO));
+    push(data.subarray(at, at + slice), false);
+    at += slice;
   }
   push(new Uint8Array(0), true);
   if (produced < expected) throw new Error(`IDAT holds ${produced} of ${what} (truncated or corrupt)`);
