@@ -9,6 +9,7 @@ import { NodeOrtRuntime } from './runtime/ort-node';
 import { folderPackSource } from './runtime/node-pack-source';
 import { resolvePackRef } from './download/index';
 import type { DeviceName } from './runtime/types';
+import type { Profile } from './util/profile';
 
 export * from './index';
 export { NodeOrtRuntime } from './runtime/ort-node';
@@ -35,6 +36,11 @@ export function defaultPackPath(): string {
   if (process.env.BYTEEDIT_DEFAULT_PACK) return resolve(process.env.BYTEEDIT_DEFAULT_PACK);
   const trained = join(modelsDir(), 'packs', 'byteedit-small');
   if (existsSync(join(trained, 'pack.json'))) return trained;
+  return fixturePackPath();
+}
+
+/** The diffusers-layout fixture pack (random weights): tests and the bench's overhead profile. */
+export function fixturePackPath(): string {
   return join(modelsDir(), 'fixtures', 'tiny-sd-diffusers');
 }
 
@@ -43,6 +49,8 @@ export interface NodeEngineOptions {
   pack?: string;
   device?: DeviceName;
   maxPixels?: number;
+  /** Time per phase of every job (bench --profile). */
+  profile?: Profile;
 }
 
 let sharedRuntime: NodeOrtRuntime | null = null;
@@ -57,5 +65,6 @@ export function createEngine(options: NodeEngineOptions = {}): Engine {
     packs: async (ref) => folderPackSource(await resolvePackRef(ref ?? fallback)),
     device: options.device,
     maxPixels: options.maxPixels,
+    profile: options.profile,
   });
 }

@@ -13,6 +13,7 @@ import { randomSeed } from '../samplers/noise';
 import { SCHEDULER_NAMES } from '../samplers/types';
 import type { DeviceName, Runtime } from '../runtime/types';
 import { openPack, type OpenPack } from './models';
+import { now as clock, span, type Profile } from '../util/profile';
 import { runPipeline } from './pipeline';
 import { FILL_ENGINE_MANIFEST, prefillCanvas, runFill } from './fill-job';
 import { scoreCandidate } from '../rewards/score';
@@ -31,6 +32,8 @@ export interface EngineOptions {
   maxPixels?: number;
   /** How many opened packs to keep (sessions are large); older ones are released. */
   cachedPacks?: number;
+  /** Time per phase of every job (the bench's --profile); nothing is measured without it. */
+  profile?: Profile;
 }
 
 interface Job {
@@ -186,6 +189,8 @@ export class Engine implements EngineApi {
       }
       const loadMs = now() - started;
       const manifest = models ? models.pack.manifest : FILL_ENGINE_MANIFEST;
+      const profile = this.options.profile;
+      const tPlan = clock();
       const plan: EditPlan = planEdit(
         {
           imageSize: { width: req.image.width, height: req.image.height },
@@ -208,6 +213,7 @@ export class Engine implements EngineApi {
         },
         manifest,
       );
+      profile?.add('plan', clock() - tPlan);
       if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
       const weights = resolveWeights(req.mode, req.rank);
       let rewardModels: RewardModel[] = [];
@@ -232,7 +238,8 @@ export class Engine implements EngineApi {
           candidates.push(candidate);
           this.emit({ type: 'candidate', jobId: job.id, candidate });
         },
-        score: req.rewards === false ? undefined : (image, mask) => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }),
+        score: req.rewards === false ? undefined : (image, mask) => span(profile, 'rewards (all)', () => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }, profile)),
+        profile,
         rank: (scores) => rankCandidates(scores, weights, plan.seeds).order,
       };
       let t;

@@ -18,6 +18,7 @@ import { Rng } from '../samplers/noise';
 import type { Candidate } from './types';
 import type { OpenPack } from './models';
 import { asFloat32, concat, floatTensor, imageToNchwSigned, intTensor, maskToUnit, nchwSignedToImage, timestepTensor } from './tensors';
+import { now, span, type Profile } from '../util/profile';
 
 export interface PipelineHooks {
   isCancelled(): boolean;
@@ -30,6 +31,8 @@ export interface PipelineHooks {
   score?(image: RgbaImage, mask: Mask<CanvasSpace>): Promise<Record<string, number>>;
   /** Orders scored candidates best first (the job's rank weights); needed for guided search. */
   rank?(scores: Record<string, number>[]): number[];
+  /** Time per phase (bench --profile); model calls are timed as `model <component>`. */
+  profile?: Profile;
 }
 
 export interface PipelineTimings {
@@ -38,8 +41,6 @@ export interface PipelineTimings {
   decodeMs: number;
 }
 
-const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-declare const performance: { now(): number } | undefined;
 
 /** Lets queued messages (a cancel) in between steps. */
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
@@ -128,6 +129,8 @@ export async function runPipeline(
   const { width: mw, height: mh } = plan.model;
   const { width: lw, height: lh } = plan.latent;
   const timings: PipelineTimings = { encodeMs: 0, denoiseMs: 0, decodeMs: 0 };
+  const profile = hooks.profile;
+  const model = <T>(name: string, fn: () => Promise<T>): Promise<T> => span(profile, `model ${name}`, fn);
   const checkCancel = (): void => {
     if (hooks.isCancelled()) throw new SdkError('cancelled', 'the job was cancelled');
   };
@@ -143,12 +146,13 @@ export async function runPipeline(
   const modelMask = resizeMask<ModelSpace>(genCrop, mw, mh);
   const maskBin = maskToUnit(modelMask, 0.5);
   const latentMask = resizePlanes(maskToUnit(modelMask), mw, mh, 1, lw, lh).map((v) => (v > 0.1 ? 1 : 0));
+  profile?.add('prepare: canvas, masks, crop, resize to the model', now() - t0);
 
   // --- Text ------------------------------------------------------------------------------
   const te = models.textEncoder;
   const encodeText = async (text: string): Promise<{ data: Float32Array; dims: readonly number[] }> => {
     const ids = models.pack.tokenizer.encode(text);
-    const out = await te.session.run({ [te.layout.input]: intTensor(te.layout.inputType, ids, [1, ids.length]) });
+    const out = await model('text_encoder', () => te.session.run({ [te.layout.input]: intTensor(te.layout.inputType, ids, [1, ids.length]) }));
     const t = out[te.layout.output]!;
     return { data: asFloat32(t), dims: t.dims };
   };
@@ -160,7 +164,7 @@ export async function runPipeline(
   // --- VAE encode ------------------------------------------------------------------------
   const ve = models.vaeEncoder;
   const encodeLatents = async (pixels: Float32Array): Promise<Float32Array> => {
-    const out = await ve.session.run({ [ve.layout.input]: floatTensor(ve.layout.ioType, pixels, [1, 3, mh, mw]) });
+    const out = await model('vae_encoder', () => ve.session.run({ [ve.layout.input]: floatTensor(ve.layout.ioType, pixels, [1, 3, mh, mw]) }));
     const t = out[ve.layout.output]!;
     const all = asFloat32(t);
     const [, ch, h, w] = t.dims as number[];
@@ -185,7 +189,7 @@ export async function runPipeline(
   const latentSize = C * lh * lw;
   const decode = async (latents: Float32Array): Promise<RgbaImage> => {
     const scaled = latents.map((v) => v / sf);
-    const out = await vd.session.run({ [vd.layout.input]: floatTensor(vd.layout.ioType, scaled, [1, C, lh, lw]) });
+    const out = await model('vae_decoder', () => vd.session.run({ [vd.layout.input]: floatTensor(vd.layout.ioType, scaled, [1, C, lh, lw]) }));
     const t = out[vd.layout.output]!;
     const [, , h, w] = t.dims as number[];
     return nchwSignedToImage(asFloat32(t), w!, h!);
@@ -200,18 +204,19 @@ export async function runPipeline(
       [un.layout.context]: floatTensor(un.layout.ioType, ctx, [batch, ...ctxDims.slice(1)]),
     });
     if (!useCfg) {
-      const out = await un.session.run(feed(1, single, cond.data, cond.dims));
+      const out = await model('unet', () => un.session.run(feed(1, single, cond.data, cond.dims)));
       return asFloat32(out[un.layout.output]!);
     }
     let u: Float32Array;
     let c: Float32Array;
     if (un.batched) {
-      const out = asFloat32((await un.session.run(feed(2, concat(single, single), concat(uncond.data, cond.data), cond.dims)))[un.layout.output]!);
+      const batch = feed(2, concat(single, single), concat(uncond.data, cond.data), cond.dims);
+      const out = asFloat32((await model('unet', () => un.session.run(batch)))[un.layout.output]!);
       u = out.subarray(0, latentSize);
       c = out.subarray(latentSize, 2 * latentSize);
     } else {
-      u = asFloat32((await un.session.run(feed(1, single, uncond.data, uncond.dims)))[un.layout.output]!);
-      c = asFloat32((await un.session.run(feed(1, single, cond.data, cond.dims)))[un.layout.output]!);
+      u = asFloat32((await model('unet', () => un.session.run(feed(1, single, uncond.data, uncond.dims))))[un.layout.output]!);
+      c = asFloat32((await model('unet', () => un.session.run(feed(1, single, cond.data, cond.dims))))[un.layout.output]!);
     }
     const g = plan.guidance;
     const out = new Float32Array(latentSize);
@@ -255,7 +260,9 @@ export async function runPipeline(
         p.x[k] = mk * p.x[k]! + (1 - mk) * known[k]!;
       }
     }
-    timings.denoiseMs += now() - td;
+    const stepMs = now() - td;
+    timings.denoiseMs += stepMs;
+    profile?.add('step (UNet calls + host work)', stepMs);
     hooks.onProgress(p.index, i + 1, total, ++done, K * total);
     if (hooks.onPreview && plan.previewEvery > 0 && (i + 1) % plan.previewEvery === 0 && i + 1 < total) {
       const preview = m.latent.previewRgb ? previewFromLatents(res.x0.map((v) => v / sf), C, lw, lh, m.latent.previewRgb) : await decode(res.x0);
@@ -265,9 +272,10 @@ export async function runPipeline(
   };
   /** Decoded latents composited into the context crop (what rewards and users see). */
   const composite = async (latents: Float32Array, match: boolean): Promise<RgbaImage> => {
-    const generated = resizeImage(await decode(latents), plan.context.width, plan.context.height);
-    const matched = !match || plan.blend === 'none' ? generated : plan.blend === 'poisson' ? poissonBlend(generated, crop, comp) : colorMatch(generated, crop, comp, plan.colorRing);
-    return compositeThroughMask(crop, matched, comp);
+    const decoded = await decode(latents);
+    const generated = await span(profile, 'resize back to the context crop', () => resizeImage(decoded, plan.context.width, plan.context.height));
+    const matched = !match || plan.blend === 'none' ? generated : await span(profile, `blend (${plan.blend})`, () => (plan.blend === 'poisson' ? poissonBlend(generated, crop, comp) : colorMatch(generated, crop, comp, plan.colorRing)));
+    return span(profile, 'composite through the mask', () => compositeThroughMask(crop, matched, comp));
   };
   const finish = async (p: Particle): Promise<void> => {
     checkCancel();
