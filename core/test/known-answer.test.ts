@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Engine } from '../src/engine/engine';
 import { runEdit } from '../src/engine/run';
 import { runKnownAnswer, KNOWN_ANSWER_TOLERANCE } from '../src/runtime/known-answer';
-import { NodeOrtRuntime } from '../src/runtime/ort-node';
+import { NodeOrtRuntime, webgpuStatus, type VulkanProbe } from '../src/runtime/ort-node';
 import { folderPackSource } from '../src/runtime/node-pack-source';
 import type { OrtModule } from '../src/runtime/ort-shared';
 import { SdkError } from '../src/util/errors';
@@ -148,3 +148,26 @@ describe('the known-answer check', () => {
     }
   });
 });
+
+describe('webgpu availability on Linux', () => {
+  const probe = (files: string[], env: Record<string, string> = {}): VulkanProbe => ({
+    platform: 'linux',
+    env,
+    exists: (p) => files.includes(p),
+    list: (d) => files.filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
+  });
+  const loader = '/usr/lib/x86_64-linux-gnu/libvulkan.so.1';
+
+  it('is not tried without the Vulkan loader, or with the loader but no driver (Dawn would print its own noise)', () => {
+    expect(webgpuStatus(probe([]))).toMatch(/no Vulkan loader found/);
+    expect(webgpuStatus(probe([loader]))).toMatch(/no Vulkan driver found/);
+  });
+
+  it('is tried with a driver manifest where the loader looks, or one named by VK_DRIVER_FILES', () => {
+    expect(webgpuStatus(probe([loader, '/usr/share/vulkan/icd.d/nvidia_icd.json']))).toBeNull();
+    expect(webgpuStatus(probe([loader, '/etc/vulkan/icd.d/lvp_icd.x86_64.json']))).toBeNull();
+    expect(webgpuStatus(probe([loader], { VK_DRIVER_FILES: '/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json' }))).toBeNull();
+    expect(webgpuStatus(probe(['/opt/vk/libvulkan.so.1', '/usr/share/vulkan/icd.d/x.json'], { LD_LIBRARY_PATH: '/opt/vk' }))).toBeNull();
+  });
+});
+

@@ -5,7 +5,7 @@
  * known-answer check (known-answer.ts) before any model runs on them.
  */
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SdkError } from '../util/errors';
 import type { Mutex } from '../util/mutex';
@@ -48,11 +48,42 @@ function cudaStatus(): string | null {
   return null;
 }
 
-function webgpuStatus(): string | null {
-  if (process.platform !== 'linux') return null;
-  // Dawn needs the Vulkan loader on Linux; without it session creation fails noisily.
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
-  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1'))) ? null : 'no Vulkan loader found (install libvulkan1 and a GPU driver)';
+/** What webgpuStatus reads of the machine: file existence and folder listings (tests pass fakes). */
+export interface VulkanProbe {
+  platform: string;
+  env: Record<string, string | undefined>;
+  exists(path: string): boolean;
+  list(dir: string): string[];
+}
+
+const realProbe = (): VulkanProbe => ({
+  platform: process.platform,
+  env: process.env,
+  exists: existsSync,
+  list: (d) => {
+    try {
+      return readdirSync(d);
+    } catch {
+      return [];
+    }
+  },
+});
+
+/**
+ * Dawn needs the Vulkan loader and a driver on Linux; without a driver it prints its own lines to
+ * stderr ("vkCreateInstance: Found no drivers!") before failing, so look first: the loader, then a
+ * driver manifest (ICD) where the loader looks, or the variables that name one.
+ */
+export function webgpuStatus(probe: VulkanProbe = realProbe()): string | null {
+  if (probe.platform !== 'linux') return null;
+  const env = probe.env;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  if (!dirs.some((d) => probe.exists(join(d, 'libvulkan.so.1')))) return 'no Vulkan loader found (install libvulkan1 and a GPU driver)';
+  if (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES || env.VK_ADD_DRIVER_FILES) return null;
+  const data = (env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
+  const icdDirs = ['/etc/vulkan/icd.d', ...data.map((d) => join(d, 'vulkan', 'icd.d'))];
+  if (icdDirs.some((d) => probe.list(d).some((f) => f.endsWith('.json')))) return null;
+  return "no Vulkan driver found (no driver manifest in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; install your GPU vendor's Vulkan driver)";
 }
 
 export interface NodeRuntimeOptions {
@@ -73,7 +104,7 @@ export class NodeOrtRuntime implements Runtime {
   constructor(options: NodeRuntimeOptions = {}) {
     this.ort = options.ort ?? ort;
     this.providers = options.providers ?? nodeProviders();
-    const probes: Record<NodeDevice, () => string | null> = { cuda: cudaStatus, webgpu: webgpuStatus, cpu: () => null, ...options.probes };
+    const probes: Record<NodeDevice, () => string | null> = { cuda: cudaStatus, webgpu: () => webgpuStatus(), cpu: () => null, ...options.probes };
     this.checks = new DeviceChecks(
       this.ort,
       async () =>
