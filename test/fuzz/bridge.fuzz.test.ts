@@ -288,7 +288,7 @@ describe('the bridge over loopback under fuzzing', () => {
   const rssBefore = process.memoryUsage().rss;
 
   it('answers every request without 5xx, with {error:{code,message}} errors, writes nothing on error, and keeps answering health', async () => {
-    await fuzz('bridge requests', fc.asyncProperty(fuzzRequest, checkRequest), { runs: 2_500, ms: 20_000 });
+    await fuzz('bridge requests', fc.asyncProperty(fuzzRequest, checkRequest), { runs: 6_000, ms: 20_000 });
     if (LONG) process.stdout.write(`bridge fuzz: ${answered} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);
     expect(answered).toBeGreaterThan(0);
     // The bridge still holds its own file and nothing else in the config dir.
@@ -310,7 +310,7 @@ describe('the bridge over loopback under fuzzing', () => {
         const health = await send(server.port, 'GET', '/v1/health', { Host: `127.0.0.1:${server.port}` }, undefined, HEALTH_MS);
         if (health.status !== 200) throw new Error(`health answered ${health.status} after raw bytes ${JSON.stringify(bytes.toString('latin1'))}`);
       }),
-      { runs: 500, ms: 6_000 },
+      { runs: 1_500, ms: 6_000 },
     );
   });
 
