@@ -44,7 +44,8 @@ function fakeOrt(webgpu: Perturb | Faults | 'throws'): { module: OrtModule; crea
         const out: Record<string, ort.Tensor> = { ...(await run(feeds)) };
         for (const [k, t] of Object.entries(out)) {
           if (t.type === 'float32' && faults.f32) out[k] = new ort.Tensor('float32', faults.f32(t.data as Float32Array), t.dims);
-          if (t.type === 'float16' && faults.f16) out[k] = new ort.Tensor('float16', faults.f16(t.data as Uint16Array), t.dims);
+          // A plain tensor-like object: onnxruntime-node's Tensor would refuse a Float16Array stand-in.
+          if (t.type === 'float16' && faults.f16) out[k] = { type: 'float16', dims: t.dims, data: faults.f16(t.data as Uint16Array) } as unknown as ort.Tensor;
         }
         return out;
       },
@@ -83,6 +84,25 @@ describe('the known-answer check', () => {
     expect(fp16.device).toBe('cpu');
     expect(fp16.fallbacks).toEqual([{ device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers: it failed the known-answer check: a float16 9->32/) }]);
     await Promise.all([fp32.release(), fp16.release()]);
+  });
+
+  it('reads float16 outputs that come back as a 16-bit typed array other than Uint16Array (Float16Array in Chromium)', async () => {
+    // Node 20 has no Float16Array: an Int16Array view of the same bits stands in for one.
+    const asOther = (d: Uint16Array) => new Int16Array(d.buffer, d.byteOffset, d.length) as unknown as Uint16Array;
+    const runtime = new NodeOrtRuntime({ ort: fakeOrt({ f16: asOther }).module, probes: noCuda });
+    const session = await runtime.createSession({ path: join(LEGACY, 'unet', 'model.onnx') }, 'auto');
+    expect([session.device, session.fallbacks]).toEqual(['webgpu', []]);
+    const cpu = await new NodeOrtRuntime().createSession({ path: join(LEGACY, 'unet', 'model.onnx') }, 'cpu');
+    const feeds = {
+      sample: { type: 'float16' as const, dims: [1, 4, 8, 8], data: new Uint16Array(256).fill(0x3c00) },
+      timestep: { type: 'float16' as const, dims: [1], data: new Uint16Array([0x5c00]) },
+      encoder_hidden_states: { type: 'float16' as const, dims: [1, 77, 32], data: new Uint16Array(77 * 32).fill(0x3800) },
+    };
+    const [a, b] = [await session.run(feeds), await cpu.run(feeds)];
+    const name = Object.keys(b)[0]!;
+    expect(a[name]!.data).toBeInstanceOf(Uint16Array);
+    expect(Array.from(a[name]!.data as Uint16Array)).toEqual(Array.from(b[name]!.data as Uint16Array));
+    await Promise.all([session.release(), cpu.release()]);
   });
 
   it('fails a device whose Conv is off by 1 % (the bound is 1e-4 relative)', async () => {

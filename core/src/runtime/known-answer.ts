@@ -16,7 +16,7 @@ import {
   KNOWN_ANSWER_MODEL_B64,
   KNOWN_ANSWER_OUTPUT_B64,
 } from './known-answer-model';
-import { halfToFloat32Array } from '../util/float16';
+import { halfBits, halfToFloat32Array } from '../util/float16';
 
 type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
 
@@ -57,7 +57,8 @@ export async function runKnownAnswer(ort: OrtModule, options: Ort.InferenceSessi
     const expected = new Float32Array(bytes(f16 ? KNOWN_ANSWER_F16_OUTPUT_B64 : KNOWN_ANSWER_OUTPUT_B64).buffer);
     const result = await session.run({ x: input });
     const out = result.y?.data;
-    const y = f16 && out instanceof Uint16Array ? halfToFloat32Array(out) : out;
+    // float16 may come back as Float16Array (see halfBits): compare its bits, not its element type.
+    const y = f16 && out !== undefined ? halfToFloat32Array(halfBits(out)) : out;
     if (!(y instanceof Float32Array) || y.length !== expected.length) {
       return { ok: false, error: Infinity, detail: `the known-answer Conv returned ${y ? `${y.length} values` : 'no output'}, expected ${expected.length}` };
     }

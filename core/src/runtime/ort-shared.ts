@@ -8,6 +8,7 @@ import type * as Ort from 'onnxruntime-common';
 import { SdkError } from '../util/errors';
 import { Mutex } from '../util/mutex';
 import { runKnownAnswer, type Precision } from './known-answer';
+import { halfBits } from '../util/float16';
 import type { DeviceChoice, DeviceFallback, DeviceName, DeviceStatus, IoInfo, ModelSession, ModelSource, TensorData, TensorType } from './types';
 
 export type OrtModule = { Tensor: typeof Ort.Tensor; InferenceSession: typeof Ort.InferenceSession };
@@ -44,7 +45,7 @@ class OrtModelSession implements ModelSession {
       const results = await this.session.run(ortFeeds);
       const out: Record<string, TensorData> = {};
       for (const [name, t] of Object.entries(results)) {
-        out[name] = { type: t.type as TensorType, dims: t.dims, data: t.data as TensorData['data'] };
+        out[name] = { type: t.type as TensorType, dims: t.dims, data: (t.type === 'float16' ? halfBits(t.data) : t.data) as TensorData['data'] };
       }
       return out;
     });

@@ -49,3 +49,16 @@ export function halfToFloat32Array(src: Uint16Array): Float32Array {
   for (let i = 0; i < src.length; i++) out[i] = fromHalf(src[i]!);
   return out;
 }
+
+/**
+ * float16 data as raw IEEE half bits. Where the JS engine has Float16Array (Chromium 135+),
+ * onnxruntime-web returns float16 tensors as one; its buffer holds the same bits, so this is a view,
+ * not a conversion. Reading a Float16Array as bits elsewhere gave every fp16 pack wrong pixels.
+ */
+export function halfBits(data: unknown): Uint16Array {
+  if (data instanceof Uint16Array) return data;
+  if (ArrayBuffer.isView(data) && (data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT === 2) {
+    return new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  }
+  throw new TypeError(`a float16 tensor came back as ${Object.prototype.toString.call(data)}, not 16-bit data`);
+}
