@@ -17,7 +17,7 @@ const MS_PER_DECLARED_MP = 200;
  * What a decode may hold: a fixed allowance plus a few buffers of the size the header declares
  * (the pixel cap bounds that). A decoder that allocates for more than the header says fails.
  */
-const BASE_GROWTH = 64 * 2 ** 20;
+const BASE_GROWTH = 24 * 2 ** 20;
 const BYTES_PER_DECLARED_PIXEL = 32;
 
 function crc32(bytes: Uint8Array): number {
@@ -44,10 +44,14 @@ interface LyingPng {
   depth: number;
   colorType: number;
   interlace: number;
-  raw: { zeros: number } | { bytes: Uint8Array };
+  raw: { zeros: number } | { bytes: Uint8Array } | { bomb: true };
   goodCrc: boolean;
   palette: boolean;
 }
+
+/** 128 MiB of zeros deflated (about 130 kB), made once: the shape of the 300 MB mask bomb. */
+let bigBomb: Buffer | null = null;
+const bombIdat = (): Buffer => (bigBomb ??= deflateSync(Buffer.alloc(128 * 2 ** 20), { level: 1 }));
 
 function buildPng(p: LyingPng): Uint8Array {
   const ihdr = Buffer.alloc(13);
@@ -58,12 +62,12 @@ function buildPng(p: LyingPng): Uint8Array {
   ihdr.writeUInt8(0, 10);
   ihdr.writeUInt8(0, 11);
   ihdr.writeUInt8(p.interlace, 12);
-  const raw = 'zeros' in p.raw ? Buffer.alloc(p.raw.zeros) : Buffer.from(p.raw.bytes);
+  const idat = 'bomb' in p.raw ? bombIdat() : deflateSync('zeros' in p.raw ? Buffer.alloc(p.raw.zeros) : Buffer.from(p.raw.bytes), { level: 1 });
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
     ...(p.palette ? [chunk('PLTE', Buffer.alloc(48, 0x80))] : []),
-    chunk('IDAT', deflateSync(raw, { level: 1 }), p.goodCrc),
+    chunk('IDAT', idat, p.goodCrc),
     chunk('IEND', new Uint8Array()),
   ]);
 }
@@ -106,6 +110,7 @@ const lyingPng = fc
     raw: fc.oneof(
       { weight: 4, arbitrary: fc.uint8Array({ maxLength: 4096 }).map((bytes) => ({ bytes })) },
       { weight: 1, arbitrary: fc.integer({ min: 0, max: 24 * 2 ** 20 }).map((zeros) => ({ zeros })) },
+      { weight: 1, arbitrary: fc.constant({ bomb: true as const }) },
     ),
     goodCrc: fc.boolean(),
     palette: fc.boolean(),
