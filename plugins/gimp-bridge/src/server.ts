@@ -403,7 +403,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
     try {
       checkHost(req, allowedHosts, port);
       cors = corsHeaders(req, allowedOrigins);
-      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      const url = requestUrl(req.url, port);
       if (req.method === 'OPTIONS') {
         res.writeHead(204, { ...cors, ...(req.headers.origin !== undefined ? preflightHeaders(req) : {}), 'Content-Length': '0' });
         res.end();
@@ -427,6 +427,20 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       http.headers['Vary'] = 'Origin';
       Object.assign(http.headers, cors);
       sendError(res, http);
+    }
+  }
+
+  /**
+   * The request target as a path and query on this bridge. Resolving it against a base would read
+   * `//host/...` as another host (and `//` throws): append it to the origin instead.
+   */
+  function requestUrl(target: string | undefined, p: number): URL {
+    const t = target ?? '/';
+    if (!t.startsWith('/')) throw new HttpError(400, 'malformed_request', `the request target must be a path starting with /, got ${JSON.stringify(t.slice(0, 80))}`);
+    try {
+      return new URL(`http://127.0.0.1:${p}${t}`);
+    } catch {
+      throw new HttpError(400, 'malformed_request', `cannot parse the request path ${JSON.stringify(t.slice(0, 80))}`);
     }
   }
 

@@ -27,6 +27,13 @@ describe('bridge edge answers', () => {
     }
   });
 
+  it('reads a path that starts with // as a path on this bridge, not as another host (was 500 Invalid URL, found by the fuzzer)', async () => {
+    for (const path of ['//', '//%25', '//evil.example/v1/health']) {
+      const r = await http(server.port, path, { headers: auth });
+      expect([path, r.status, r.json<{ error: { code: string } }>().error.code]).toEqual([path, 404, 'not_found']);
+    }
+  });
+
   it('says how large the file is on 416 (Content-Range: bytes */size)', async () => {
     const size = statSync(join(FIXTURE_PACK, 'pack.json')).size;
     for (const range of [`bytes=${size + 10}-`, 'bytes=abc', 'items=0-1']) {
