@@ -6,6 +6,7 @@ export * from './util/errors';
 export * from './image/geometry';
 export * from './image/image';
 export * from './image/codecs';
+export { crc32 } from './image/png-decode';
 export { resizeImage, resizeMask } from './image/resize';
 export { cropImage, cropMask, padImage, pasteImage, growMask, featherMask } from './image/ops';
 export { colorMatch, compositeThroughMask, rgbToLab, labToRgb } from './image/color';

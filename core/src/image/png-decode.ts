@@ -37,7 +37,8 @@ const MIN_SLICE = 4096;
 const IDAT = 0x49444154;
 
 let crcTable: Uint32Array | undefined;
-function crc32(bytes: Uint8Array, start: number, end: number): number {
+/** The PNG chunk CRC (CRC-32, ISO 3309) of bytes[start, end). */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {

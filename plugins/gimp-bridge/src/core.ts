@@ -36,6 +36,7 @@ export {
   ERROR_CODES,
   SdkError,
   composeCandidate,
+  crc32,
   decodeImage,
   encodeGrayPng,
   encodePng,

@@ -2,26 +2,12 @@
  * PNG signature and IHDR validation before any pixel buffer exists: a request's image size is
  * known (and refused when too large) from the first 33 bytes, whatever the rest of the file says.
  */
+import { crc32 } from './core';
 import { HttpError } from './errors';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Bit depths allowed per PNG colour type (PNG spec, table 11.1). */
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
-
-let crcTable: Uint32Array | null = null;
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export interface PngHeader {
   width: number;
@@ -36,7 +22,7 @@ export function checkPngHeader(bytes: Uint8Array, field: string, maxPixels: numb
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!);
   if (view.getUint32(8) !== 13 || type !== 'IHDR') throw malformed('first chunk is not IHDR');
-  if (crc32(bytes.subarray(12, 29)) !== view.getUint32(29)) throw malformed('IHDR checksum mismatch');
+  if (crc32(bytes, 12, 29) !== view.getUint32(29)) throw malformed('IHDR checksum mismatch');
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   const depth = bytes[24]!;
