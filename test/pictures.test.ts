@@ -3,12 +3,18 @@
  * docs/img/pictures.json with the command that makes it, and one made from a pack records that
  * pack's version, so a picture cannot outlive the pack it shows. Reads files only; generates nothing.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '..');
 const LIST = 'docs/img/pictures.json';
 const IMAGE = /\.(png|jpe?g|gif|svg|webp)$/i;
+/**
+ * Files the repository holds. A name in the text counts only when it is one of them: the README's
+ * first command writes `after.png` into the checkout, which is output, not a docs picture.
+ */
+const TRACKED = new Set(execFileSync('git', ['ls-files'], { cwd: REPO, encoding: 'utf8' }).split('\n').filter(Boolean));
 
 interface Picture {
   pack: string | null;
@@ -33,7 +39,7 @@ function markdownFiles(): string[] {
 
 /**
  * Repo-relative paths of the pictures a markdown file shows (`![](…)`, `<img src>`) or names in
- * its text (`samples.png` in a model card) where that names a file in the repository.
+ * its text (`samples.png` in a model card) where that names a file the repository tracks.
  */
 function pictures(md: string): { path: string; shown: boolean }[] {
   const text = readFileSync(join(REPO, md), 'utf8');
@@ -46,7 +52,7 @@ function pictures(md: string): { path: string; shown: boolean }[] {
     if (!IMAGE.test(ref)) continue;
     for (const base of [here, REPO]) {
       const p = resolve(base, ref);
-      if (p.startsWith(REPO) && existsSync(p) && statSync(p).isFile()) {
+      if (p.startsWith(REPO) && existsSync(p) && statSync(p).isFile() && TRACKED.has(relative(REPO, p))) {
         const rel = relative(REPO, p);
         if (!found.has(rel)) found.set(rel, false);
         break;
