@@ -128,6 +128,29 @@ describe('the known-answer check', () => {
     await session.release();
   });
 
+  it('checks the next device before using it when the first one passed its check but cannot open the model', async () => {
+    // cuda: right numbers on the check model (bytes), but every real model (a path) fails to open.
+    const webgpu = fakeOrt(shuffled).module;
+    const created: string[] = [];
+    const create = async (model: string | Uint8Array, options?: Options): Promise<ort.InferenceSession> => {
+      const ep = epName(options);
+      created.push(`${ep}:${typeof model === 'string' ? 'model' : 'check'}`);
+      if (ep !== 'cuda') return webgpu.InferenceSession.create(model as Uint8Array, options);
+      if (typeof model === 'string') throw new Error('CUDA out of memory (simulated)');
+      return ort.InferenceSession.create(model, { ...options, executionProviders: ['cpu'] });
+    };
+    const module = { Tensor: ort.Tensor, InferenceSession: { create } } as unknown as OrtModule;
+    const runtime = new NodeOrtRuntime({ ort: module, probes: { cuda: () => null, webgpu: () => null } });
+    const session = await runtime.createSession({ path: join(DIFFUSERS, 'unet', 'model.onnx') }, 'auto');
+    expect(session.device).toBe('cpu');
+    expect(session.fallbacks).toEqual([
+      { device: 'cuda', reason: expect.stringMatching(/could not open the model \(CUDA out of memory/) },
+      { device: 'webgpu', reason: expect.stringMatching(/computes wrong numbers/) },
+    ]);
+    expect(created.filter((c) => c.startsWith('webgpu'))).toEqual(['webgpu:check']);
+    await session.release();
+  });
+
   it('refuses an explicit --device webgpu that fails the check, saying what to use instead', async () => {
     const runtime = new NodeOrtRuntime({ ort: fakeOrt(shuffled).module, probes: noCuda });
     const err = await runtime.createSession({ path: join(DIFFUSERS, 'unet', 'model.onnx') }, 'webgpu').catch((e: unknown) => e);

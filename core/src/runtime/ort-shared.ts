@@ -75,6 +75,8 @@ export interface DeviceAttempt {
   failedCheck?: boolean;
 }
 
+const needsCheck = (device: string): boolean => !REFERENCE_DEVICES.has(device) && device !== 'auto';
+
 /**
  * Device availability: a static probe per device (cached), then the known-answer check for each
  * available non-reference device, run once and only when a caller needs that device. A device that
@@ -117,8 +119,20 @@ export class DeviceChecks {
     return this.probed;
   }
 
+  /**
+   * The known-answer verdict for a device about to be used: null when it passed (or is a
+   * reference), else the reason. `attempts` checks only up to the first usable device; when that
+   * one then fails to open a model, the next is checked here before anything runs on it.
+   */
+  async verdict(device: Device): Promise<string | null> {
+    const s0 = (await this.static()).find((x) => x.name === device);
+    if (!s0 || !needsCheck(device)) return null;
+    const s = await this.status(s0);
+    return s.available ? null : (s.reason ?? 'not available');
+  }
+
   private status(s: DeviceStatus): Promise<DeviceStatus> {
-    if (!s.available || REFERENCE_DEVICES.has(s.name) || s.name === 'auto') return Promise.resolve(s);
+    if (!s.available || !needsCheck(s.name)) return Promise.resolve(s);
     let p = this.checks.get(s.name);
     if (!p) {
       p = this.check(s);
@@ -138,7 +152,7 @@ export class DeviceChecks {
    * shader-f16, seen in headless Chromium). Null when the device may run it, else the reason.
    */
   halfPrecision(device: Device): Promise<string | null> {
-    if (REFERENCE_DEVICES.has(device)) return Promise.resolve(null);
+    if (!needsCheck(device)) return Promise.resolve(null);
     let p = this.f16.get(device);
     if (!p) {
       p = this.run(device, 'fp16');
@@ -187,6 +201,12 @@ export async function openSession(
     if (skip) {
       failures.push(`${device}: ${skip}`);
       if (failedCheck) fallbacks.push({ device, reason: skip });
+      continue;
+    }
+    const unchecked = checks ? await checks.verdict(device) : null;
+    if (unchecked) {
+      failures.push(`${device}: ${unchecked}`);
+      fallbacks.push({ device, reason: unchecked });
       continue;
     }
     try {
