@@ -24,7 +24,7 @@ export function createBrowserWorkerEngine(makeWorker: () => Worker, config: Brow
     const api = new Proxy(remote, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof prop === 'string' && ['enqueue', 'subscribe', 'cancel', 'capabilities', 'dispose'].includes(prop)) {
+        if (typeof prop === 'string' && ['run', 'cancel', 'capabilities', 'dispose'].includes(prop)) {
           return async (...args: unknown[]) => {
             await configured;
             return (v as (...a: unknown[]) => Promise<unknown>)(...args);

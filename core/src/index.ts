@@ -2,7 +2,7 @@
  * @byteedit/core public API (runtime-neutral). Node adds createEngine/createWorkerEngine
  * (src/node.ts); browsers add the onnxruntime-web runtime and the Web Worker client (src/browser.ts).
  */
-export * from './util/errors';
+export * from './protocol/index';
 export * from './image/geometry';
 export * from './image/image';
 export * from './image/codecs';
@@ -21,7 +21,7 @@ export { createSampler, type Sampler, type SamplerOptions } from './samplers/sam
 export { Rng, gaussianNoise, randomSeed, detLog } from './samplers/noise';
 export * from './samplers/schedule';
 export * from './runtime/types';
-export * from './engine/types';
+export { JobQueue, JobChannel, type RunningJob, type JobRunner, type JobQueueOptions } from './engine/queue';
 export { Engine, VERSION, validateRequest, type EngineOptions, type PackResolver } from './engine/engine';
 export { runEdit, composeCandidate, type JobResult } from './engine/run';
 export { WorkerEngineClient, type WorkerHandle } from './worker/client';

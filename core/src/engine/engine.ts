@@ -1,10 +1,12 @@
 /**
  * The engine: a FIFO job queue over one device, one job at a time. Jobs are data plus events:
- * `enqueue` returns an id at once; queued, started, progress, preview, candidate, finished,
- * error and cancelled arrive through `subscribe`, in that order, as one discriminated union.
- * The same class runs in-process, inside a Web Worker and inside a Node worker_thread.
+ * `submit` checks the request and returns a handle at once; queued, started, progress, preview,
+ * candidate, finished, error and cancelled arrive on the handle's `events`, in that order, as one
+ * discriminated union. The same class runs in-process, inside a Web Worker and inside a Node
+ * worker_thread.
  */
-import { SdkError, serializeError } from '../util/errors';
+import { SdkError } from '../protocol/errors';
+import { validateRequest } from '../protocol/request';
 import { loadPack, type LoadedPack } from '../packs/load';
 import type { PackSource } from '../packs/source';
 import { planEdit, type EditPlan } from '../plan/plan';
@@ -19,7 +21,11 @@ import { FILL_ENGINE_MANIFEST, prefillCanvas, runFill } from './fill-job';
 import { scoreCandidate } from '../rewards/score';
 import { rankCandidates, resolveWeights } from '../rewards/rank';
 import type { RewardModel } from '../rewards/types';
-import { EDIT_MODES, type Capabilities, type Candidate, type EditRequest, type EngineApi, type JobEvent, type JobListener, type JobSummary } from './types';
+import { EDIT_MODES } from '../protocol/unions';
+
+export { validateRequest } from '../protocol/request';
+import type { Capabilities, Candidate, EditRequest, EngineApi, JobHandle, JobSummary } from '../protocol/events';
+import { JobQueue, type RunningJob } from './queue';
 
 export const VERSION = '0.1.0';
 
@@ -36,57 +42,23 @@ export interface EngineOptions {
   profile?: Profile;
 }
 
-interface Job {
-  id: string;
-  request: EditRequest;
-  enqueuedAt: number;
-  cancelled: boolean;
-}
-
 const now = (): number => Date.now();
 
 export class Engine implements EngineApi {
-  private readonly queue: Job[] = [];
-  private running: Job | null = null;
-  private readonly listeners = new Set<JobListener>();
+  private readonly queue = new JobQueue((job) => this.runJob(job));
   private readonly opened = new Map<string, Promise<OpenPack>>();
   private readonly loaded = new Map<string, Promise<LoadedPack>>();
   private readonly device: DeviceName;
-  private nextId = 1;
   private disposed = false;
-  private pumping = false;
 
   constructor(private readonly options: EngineOptions) {
     this.device = options.device ?? 'auto';
   }
 
-  async enqueue(request: EditRequest): Promise<string> {
+  async submit(request: EditRequest): Promise<JobHandle> {
     if (this.disposed) throw new SdkError('internal', 'the engine has been disposed');
     validateRequest(request);
-    const job: Job = { id: `job-${this.nextId++}-${randomSeed().toString(36)}`, request, enqueuedAt: now(), cancelled: false };
-    this.queue.push(job);
-    this.emit({ type: 'queued', jobId: job.id, position: this.queue.length - 1 + (this.running ? 1 : 0) });
-    void this.pump();
-    return job.id;
-  }
-
-  async subscribe(listener: JobListener): Promise<() => void> {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  async cancel(jobId: string): Promise<boolean> {
-    const i = this.queue.findIndex((j) => j.id === jobId);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.emit({ type: 'cancelled', jobId });
-      return true;
-    }
-    if (this.running?.id === jobId && !this.running.cancelled) {
-      this.running.cancelled = true;
-      return true;
-    }
-    return false;
+    return this.queue.submit(request);
   }
 
   async capabilities(): Promise<Capabilities> {
@@ -104,8 +76,7 @@ export class Engine implements EngineApi {
 
   async dispose(): Promise<void> {
     this.disposed = true;
-    for (const job of this.queue.splice(0)) this.emit({ type: 'cancelled', jobId: job.id });
-    if (this.running) this.running.cancelled = true;
+    await this.queue.dispose();
     const opened = [...this.opened.values()];
     this.opened.clear();
     this.loaded.clear();
@@ -115,31 +86,6 @@ export class Engine implements EngineApi {
   /** Loads (and caches) a pack by reference, without running anything: for hosts that validate early. */
   async loadPack(ref?: string): Promise<LoadedPack> {
     return this.load(await this.options.packs(ref));
-  }
-
-  private emit(event: JobEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch {
-        // A failing listener must not break the job or the other listeners.
-      }
-    }
-  }
-
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0 && !this.disposed) {
-        const job = this.queue.shift()!;
-        this.running = job;
-        await this.runJob(job);
-        this.running = null;
-      }
-    } finally {
-      this.pumping = false;
-    }
   }
 
   /** pack.json and tokenizer, parsed once per location. */
@@ -170,11 +116,10 @@ export class Engine implements EngineApi {
     return p;
   }
 
-  private async runJob(job: Job): Promise<void> {
+  private async runJob(job: RunningJob): Promise<void> {
     const started = now();
     const req = job.request;
-    try {
-      validateRequest(req);
+    {
       // Which engine: the pack's diffusion models, or the model-free fill.
       let useFill = req.engine === 'fill';
       let models: OpenPack | null = null;
@@ -226,17 +171,17 @@ export class Engine implements EngineApi {
       if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
       const device = models ? models.device : 'cpu';
       const fallbacks = models ? [...models.fallbacks] : [];
-      this.emit({ type: 'started', jobId: job.id, device, candidates: plan.seeds.length, steps: models ? plan.steps : 100, ...(fallbacks.length ? { fallbacks } : {}) });
+      job.emit({ type: 'started', device, candidates: plan.seeds.length, steps: models ? plan.steps : 100, ...(fallbacks.length ? { fallbacks } : {}) });
       const candidates: Candidate[] = [];
       const of = plan.seeds.length;
       const hooks: Parameters<typeof runPipeline>[4] = {
         isCancelled: () => job.cancelled,
         onProgress: (candidate, step, total, done, ofAll) =>
-          this.emit({ type: 'progress', jobId: job.id, candidate, step, total, done: done ?? candidate * total + step, of: ofAll ?? of * total }),
-        onPreview: (candidate, step, image) => this.emit({ type: 'preview', jobId: job.id, candidate, step, image }),
+          job.emit({ type: 'progress', candidate, step, total, done: done ?? candidate * total + step, of: ofAll ?? of * total }),
+        onPreview: (candidate, step, image) => job.emit({ type: 'preview', candidate, step, image }),
         onCandidate: (candidate) => {
           candidates.push(candidate);
-          this.emit({ type: 'candidate', jobId: job.id, candidate });
+          job.emit({ type: 'candidate', candidate });
         },
         score: req.rewards === false ? undefined : (image, mask) => span(profile, 'rewards (all)', () => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }, profile)),
         profile,
@@ -266,24 +211,7 @@ export class Engine implements EngineApi {
         rankWeights: ranking.weights,
         rewardSources: req.rewards === false ? {} : rewardSources,
       };
-      this.emit({ type: 'finished', jobId: job.id, summary });
-    } catch (err) {
-      if (err instanceof SdkError && err.code === 'cancelled') this.emit({ type: 'cancelled', jobId: job.id });
-      else this.emit({ type: 'error', jobId: job.id, error: serializeError(err) });
+      job.emit({ type: 'finished', summary });
     }
-  }
-}
-
-/** Shape checks that need no pack (the plan checks the rest). */
-export function validateRequest(req: EditRequest): void {
-  if (!req || typeof req !== 'object') throw new SdkError('invalid_argument', 'the request must be an object');
-  if (!EDIT_MODES.includes(req.mode)) throw new SdkError('invalid_argument', `mode must be one of ${EDIT_MODES.join(', ')}, got ${JSON.stringify(req.mode)}`);
-  const img = req.image;
-  const data: unknown = img?.data;
-  if (!img || !(data instanceof Uint8ClampedArray || data instanceof Uint8Array) || data.length !== img.width * img.height * 4) {
-    throw new SdkError('invalid_argument', 'request.image must be an RGBA8 image {width, height, data} with width*height*4 bytes');
-  }
-  if (req.mask && (!(req.mask.data instanceof Uint8Array) || req.mask.data.length !== req.mask.width * req.mask.height)) {
-    throw new SdkError('invalid_argument', 'request.mask must be an 8-bit mask {width, height, data, bounds} with width*height bytes');
   }
 }

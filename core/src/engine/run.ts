@@ -1,8 +1,7 @@
 /** Conveniences over EngineApi: run one job to completion, and assemble a candidate's full canvas. */
-import { SdkError, deserializeError } from '../util/errors';
 import { padImage, pasteImage } from '../image/ops';
 import type { RgbaImage } from '../image/image';
-import type { Candidate, EditRequest, EngineApi, JobEvent, JobSummary } from './types';
+import type { Candidate, EditRequest, EngineApi, JobEvent, JobHandle, JobSummary } from '../protocol/events';
 
 export interface JobResult {
   jobId: string;
@@ -12,36 +11,22 @@ export interface JobResult {
 }
 
 /**
- * Enqueues `request` and resolves when it finishes; rejects with the job's SdkError (code
+ * Submits `request` and resolves when it finishes; rejects with the job's SdkError (code
  * `cancelled` when cancelled). `onEvent` sees every event of this job.
  */
 export async function runEdit(engine: EngineApi, request: EditRequest, onEvent?: (event: JobEvent) => void): Promise<JobResult> {
-  const candidates: Candidate[] = [];
-  const early: JobEvent[] = [];
-  let jobId: string | null = null;
-  let settle: ((e: JobEvent) => void) | null = null;
-  const done = new Promise<JobEvent>((res) => (settle = res));
-  const handle = (e: JobEvent): void => {
+  return jobResult(await engine.submit(request), onEvent);
+}
+
+/** Follows a submitted job to its end: its summary and its candidates in ranking order. */
+export async function jobResult(handle: JobHandle, onEvent?: (event: JobEvent) => void): Promise<JobResult> {
+  const candidates = new Map<number, Candidate>();
+  for await (const e of handle.events) {
     onEvent?.(e);
-    if (e.type === 'candidate') candidates.push(e.candidate);
-    if (e.type === 'finished' || e.type === 'error' || e.type === 'cancelled') settle!(e);
-  };
-  const unsubscribe = await engine.subscribe((e) => {
-    if (jobId === null) early.push(e);
-    else if (e.jobId === jobId) handle(e);
-  });
-  try {
-    jobId = await engine.enqueue(request);
-    for (const e of early.splice(0)) if (e.jobId === jobId) handle(e);
-    const end = await done;
-    if (end.type === 'error') throw deserializeError(end.error);
-    if (end.type === 'cancelled') throw new SdkError('cancelled', 'the job was cancelled');
-    const summary = (end as Extract<JobEvent, { type: 'finished' }>).summary;
-    const byIndex = new Map(candidates.map((c) => [c.index, c]));
-    return { jobId, summary, candidates: summary.ranking.map((i) => byIndex.get(i)!).filter(Boolean) };
-  } finally {
-    unsubscribe();
+    if (e.type === 'candidate') candidates.set(e.candidate.index, e.candidate);
   }
+  const summary = await handle.done;
+  return { jobId: handle.id, summary, candidates: summary.ranking.map((i) => candidates.get(i)!).filter(Boolean) };
 }
 
 /** The full output canvas for one candidate: the source (padded for outpaint) with the patch pasted. */

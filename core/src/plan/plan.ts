@@ -12,7 +12,8 @@ import { SdkError } from '../util/errors';
 import { DEFAULT_MAX_PIXELS } from '../image/codecs';
 import { rect, size, type CanvasSpace, type LatentSpace, type ModelSpace, type Rect, type Size } from '../image/geometry';
 import type { PackManifest } from '../packs/manifest';
-import type { EditMode, Margins } from '../engine/types';
+import type { EditMode, Margins } from '../protocol/unions';
+import { LIMITS } from '../protocol/fields';
 import { SCHEDULER_NAMES, type SchedulerName } from '../samplers/types';
 
 export interface PlanInput {
@@ -73,13 +74,7 @@ export interface EditPlan {
   guidedCheckpoints: number[];
 }
 
-export const LIMITS = Object.freeze({
-  steps: [1, 150] as const,
-  guidance: [0, 30] as const,
-  candidates: [1, 16] as const,
-  expand: [0, 4096] as const,
-  previewEvery: [0, 1000] as const,
-});
+export { LIMITS } from '../protocol/fields';
 
 
 function checkInt(name: string, v: number | undefined, [lo, hi]: readonly [number, number]): void {

@@ -1,10 +1,8 @@
 /** Reward models score a candidate: higher is better. Optional per-pixel maps (coherence). */
 import type { Mask, RgbaImage } from '../image/image';
 import type { Space } from '../image/geometry';
-import type { EditMode } from '../engine/types';
-
-export const REWARD_NAMES = ['aesthetic', 'alignment', 'coherence'] as const;
-export type RewardName = (typeof REWARD_NAMES)[number];
+import type { EditMode, RankWeights, RewardName } from '../protocol/unions';
+export { REWARD_NAMES, type RewardName, type RankWeights } from '../protocol/unions';
 
 export interface RewardInput {
   /** The composited result around the edit (context crop), straight RGBA. */
@@ -28,8 +26,6 @@ export interface RewardModel {
   score(input: RewardInput): Promise<RewardScore>;
   release?(): Promise<void>;
 }
-
-export type RankWeights = Partial<Record<RewardName, number>>;
 
 /** Defaults per mode: erase leans on coherence (nothing new should appear), edit on alignment. */
 export const DEFAULT_WEIGHTS: Readonly<Record<EditMode, Required<RankWeights>>> = Object.freeze({

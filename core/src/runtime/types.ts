@@ -3,9 +3,8 @@
  * A backend (onnxruntime-node, onnxruntime-web) implements Runtime at its own entry point.
  */
 
-/** User-facing device names. `auto` tries the runtime's devices in priority order. */
-export const DEVICE_NAMES = ['auto', 'cpu', 'webgpu', 'cuda', 'wasm'] as const;
-export type DeviceName = (typeof DEVICE_NAMES)[number];
+import type { DeviceChoice, DeviceFallback, DeviceName, DeviceStatus } from '../protocol/unions';
+export { DEVICE_NAMES, type DeviceName, type DeviceStatus, type DeviceFallback, type DeviceChoice } from '../protocol/unions';
 
 export type TensorType = 'float32' | 'float16' | 'int32' | 'int64';
 
@@ -36,26 +35,6 @@ export interface ModelSession {
 /** Where model bytes come from: a file path (Node) or the bytes themselves (browser, tests). */
 export type ModelSource = { path: string } | { bytes: Uint8Array; name: string };
 
-export interface DeviceStatus {
-  name: DeviceName;
-  available: boolean;
-  reason?: string;
-  /** Non-reference devices (webgpu, cuda) run a known-answer check before first use. */
-  check?: 'passed' | 'failed';
-}
-
-export interface DeviceFallback {
-  device: string;
-  reason: string;
-}
-
-/** The device a request gets, and the checked devices it passed over (with why). */
-export interface DeviceChoice {
-  requested: DeviceName;
-  /** null when no device can run models. */
-  device: string | null;
-  fallbacks: DeviceFallback[];
-}
 
 export interface Runtime {
   readonly kind: 'node' | 'browser';

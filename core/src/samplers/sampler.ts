@@ -10,6 +10,7 @@
  * "vp" samplers keep x as the variance-preserving latent the UNet sees; "ve" (k-diffusion)
  * samplers keep x = x_vp * sqrt(1 + sigma^2) and scale it on the way into the model.
  */
+import { LIMITS } from '../protocol/fields';
 import { SdkError } from '../util/errors';
 import type { Rng } from './noise';
 import { alphasCumprod, consistencyTimesteps, karrasSigmas, sigmaAt, sigmaToTimestep, spacedTimesteps, trainSigmas, type NoiseSchedule } from './schedule';
@@ -269,8 +270,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
   if (!SCHEDULER_NAMES.includes(opts.scheduler)) {
     throw new SdkError('invalid_argument', `unknown scheduler "${String(opts.scheduler)}"; use one of ${SCHEDULER_NAMES.join(', ')}`);
   }
-  if (!Number.isInteger(opts.steps) || opts.steps < 1 || opts.steps > 1000) {
-    throw new SdkError('invalid_argument', `steps must be an integer from 1 to 1000, got ${opts.steps}`);
+  if (!Number.isInteger(opts.steps) || opts.steps < LIMITS.steps[0] || opts.steps > LIMITS.steps[1]) {
+    throw new SdkError('invalid_argument', `steps must be a whole number from ${LIMITS.steps[0]} to ${LIMITS.steps[1]}, got ${opts.steps}`);
   }
   if (opts.strength !== undefined && !(opts.strength > 0 && opts.strength <= 1)) {
     throw new SdkError('invalid_argument', `strength must be in (0, 1], got ${opts.strength}`);

@@ -1,5 +1,3 @@
-/** Scheduler names as users type them (CLI, pack.json, HTTP). */
-export const SCHEDULER_NAMES = ['ddim', 'euler', 'euler-a', 'dpmpp-2m', 'lcm', 'tcd'] as const;
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+export { SCHEDULER_NAMES, type SchedulerName } from '../protocol/unions';
 export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
 export type PredictionType = 'epsilon' | 'v_prediction';

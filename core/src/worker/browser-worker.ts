@@ -32,8 +32,7 @@ const facade = {
     });
     api = workerApi(engine);
   },
-  enqueue: (r: Parameters<WorkerApi['enqueue']>[0]) => need().enqueue(r),
-  subscribe: (l: Parameters<WorkerApi['subscribe']>[0]) => need().subscribe(l),
+  run: (...args: Parameters<WorkerApi['run']>) => need().run(...args),
   cancel: (id: string) => need().cancel(id),
   capabilities: () => need().capabilities(),
   dispose: () => need().dispose(),

@@ -1,16 +1,17 @@
 /**
  * What a worker exposes over comlink. The worker runs one Engine; the client in the main thread
  * keeps the FIFO queue and hands the worker one job at a time, so a crashed worker only loses the
- * job it was running (see worker/client.ts).
+ * job it was running (see worker/client.ts). A job's events come back through the listener passed
+ * with `run`, which exists before the job does: nothing arrives before its id is known.
  */
 import * as Comlink from 'comlink';
 import type { Engine } from '../engine/engine';
-import type { Capabilities, EditRequest, JobEvent, JobListener } from '../engine/types';
+import type { Capabilities, EditRequest, JobEvent, JobHandle } from '../protocol/events';
 
 export interface WorkerApi {
-  enqueue(request: EditRequest): Promise<string>;
-  subscribe(listener: JobListener): Promise<void>;
-  cancel(jobId: string): Promise<boolean>;
+  /** Runs one job under the client's id; events go to `listener`; resolves after its terminal event was sent. */
+  run(id: string, request: EditRequest, listener: (event: JobEvent) => void): Promise<void>;
+  cancel(id: string): Promise<boolean>;
   capabilities(): Promise<Capabilities>;
   dispose(): Promise<void>;
 }
@@ -30,17 +31,22 @@ export function requestTransferables(request: EditRequest): ArrayBuffer[] {
 
 /** Wraps an engine for `Comlink.expose`. */
 export function workerApi(engine: Engine, beforeRun?: (request: EditRequest) => void): WorkerApi {
+  const running = new Map<string, JobHandle>();
   return {
-    enqueue: (request) => {
+    async run(id, request, listener) {
       beforeRun?.(request);
-      return engine.enqueue(request);
+      const handle = await engine.submit(request);
+      running.set(id, handle);
+      try {
+        for await (const event of handle.events) {
+          // The client announced the job as queued already, under its own id.
+          if (event.type !== 'queued') void listener(Comlink.transfer(event, eventTransferables(event)));
+        }
+      } finally {
+        running.delete(id);
+      }
     },
-    async subscribe(listener) {
-      await engine.subscribe((event) => {
-        void listener(Comlink.transfer(event, eventTransferables(event)));
-      });
-    },
-    cancel: (id) => engine.cancel(id),
+    cancel: async (id) => (await running.get(id)?.cancel()) ?? false,
     capabilities: () => engine.capabilities(),
     dispose: () => engine.dispose(),
   };
