@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { SdkError, serializeError, type ErrorCode } from '../util/errors';
 import { decodeImage, encodeImage, readImageInfo } from '../image/codecs';
 import { maskFromImage, type Mask, type RgbaImage } from '../image/image';
-import { composeCandidate, runEdit } from '../engine/run';
+import { composeCandidate, jobResult } from '../engine/run';
 import { VERSION } from '../engine/engine';
 import type { EditRequest } from '../engine/types';
 import { createEngine, defaultPackPath } from '../node';
@@ -63,8 +63,8 @@ async function readInputs(args: EditArgs): Promise<{ image: RgbaImage; mask?: Ma
   if (imageInfo && imageInfo.bitDepth === 16) note(`image ${args.image} is 16-bit per channel; it is edited and written as 8-bit`);
   if (imageInfo && imageInfo.frames > 1) note(`image ${args.image} is animated (${imageInfo.frames} frames); only its first frame is edited and written, as a still image`);
   if (maskInfo && maskInfo.frames > 1) note(`mask ${args.mask} is animated (${maskInfo.frames} frames); only its first frame is used`);
-  const image = decodeImage(imageBytes, { maxPixels: args.maxPixels, name: `image ${args.image}` });
-  const mask = maskBytes ? maskFromImage(decodeImage(maskBytes, { maxPixels: args.maxPixels, name: `mask ${args.mask}` })) : undefined;
+  const image = decodeImage(imageBytes, { maxPixels: args.request.maxPixels, name: `image ${args.image}` });
+  const mask = maskBytes ? maskFromImage(decodeImage(maskBytes, { maxPixels: args.request.maxPixels, name: `mask ${args.mask}` })) : undefined;
   return { image, mask };
 }
 
@@ -80,45 +80,19 @@ async function edit(args: EditArgs): Promise<number> {
     throw new SdkError('output_unwritable', `the output folder ${outFolder} does not exist; create it first`);
   }
 
-  const pack = args.pack ?? defaultPackPath();
-  const engine = createEngine({ pack, device: args.device, maxPixels: args.maxPixels });
-  const manifest = args.engine === 'fill' ? null : (await engine.loadPack(pack)).manifest;
+  const pack = args.request.pack ?? defaultPackPath();
+  const engine = createEngine({ pack, device: args.device, maxPixels: args.request.maxPixels });
+  const manifest = args.request.engine === 'fill' ? null : (await engine.loadPack(pack)).manifest;
   if (manifest?.kind === 'fixture' && !args.quiet) {
     process.stderr.write(`byteedit: note: pack "${manifest.name}" is a test fixture with random weights; its results are noise, not edits.\n`);
   }
-  const request: EditRequest = {
-    image,
-    mask,
-    mode: args.mode,
-    prompt: args.prompt,
-    negativePrompt: args.negativePrompt,
-    expand: args.expand,
-    pack,
-    steps: args.steps,
-    guidance: args.guidance,
-    scheduler: args.scheduler,
-    strength: args.strength,
-    candidates: args.candidates,
-    seed: args.seed,
-    colorMatch: args.colorMatch,
-    previewEvery: 0,
-    maxPixels: args.maxPixels,
-    rank: args.rank,
-    rewards: args.rewards,
-    engine: args.engine,
-    prefill: args.prefill,
-    search: args.search,
-    blend: args.blend,
-  };
+  const request: EditRequest = { ...args.request, image, mask, pack, previewEvery: 0 };
   const bar = new ProgressBar(process.stderr);
-  let jobId: string | null = null;
-  const onSigint = (): void => {
-    if (jobId) void engine.cancel(jobId);
-  };
+  const handle = await engine.submit(request);
+  const onSigint = (): void => void handle.cancel();
   process.once('SIGINT', onSigint);
   try {
-    const result = await runEdit(engine, request, (e) => {
-      jobId = e.jobId;
+    const result = await jobResult(handle, (e) => {
       // One line per device passed over: a user who asked for auto should know why it is slow.
       if (e.type === 'started') for (const f of e.fallbacks ?? []) process.stderr.write(`byteedit: not using ${f.device}: ${oneLine(f.reason)}; using ${e.device}\n`);
       if (e.type === 'progress') bar.update(e.done, e.of, `step ${e.step}/${e.total}${e.of > e.total ? ` (candidate ${e.candidate + 1})` : ''}`);
