@@ -6,7 +6,7 @@ import type { Engine } from '../src/engine/engine';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { boxMask, DIFFUSERS, gradientImage, LEGACY, OPTIMUM } from './helpers';
+import { boxMask, collect, drain, DIFFUSERS, gradientImage, LEGACY, OPTIMUM } from './helpers';
 
 let engine: Engine;
 beforeAll(() => {
@@ -104,24 +104,24 @@ describe('engine on fixture packs', () => {
   });
 
   it('cancels between steps and reports cancelled, then runs the next job', async () => {
-    const events: JobEvent[] = [];
-    const unsub = await engine.subscribe((e) => events.push(e));
-    const id = await engine.enqueue(request({ steps: 150, image: gradientImage(256, 256), mask: boxMask(256, 256, 20, 20, 200, 200) }));
+    const job = await engine.submit(request({ steps: 150, image: gradientImage(256, 256), mask: boxMask(256, 256, 20, 20, 200, 200) }));
+    const events = collect(job);
     const next = runEdit(engine, request());
     await new Promise<void>((resolve) => {
       const t = setInterval(() => {
-        if (events.some((e) => e.jobId === id && e.type === 'progress')) {
+        if (events.some((e) => e.type === 'progress')) {
           clearInterval(t);
           resolve();
         }
       }, 5);
     });
-    await engine.cancel(id);
+    expect(await job.cancel()).toBe(true);
+    await expect(job.done).rejects.toMatchObject({ code: 'cancelled' });
     await expect(next).resolves.toMatchObject({ candidates: [expect.anything()] });
-    const mine = events.filter((e) => e.jobId === id).map((e) => e.type);
+    const mine = events.map((e) => e.type);
     expect(mine.at(-1)).toBe('cancelled');
     expect(mine.filter((t) => t === 'progress').length).toBeLessThan(150);
-    unsub();
+    expect(await job.cancel()).toBe(false);
   });
 
   it('scores every candidate in its event and ranks them in the summary, the same way each run', async () => {
@@ -224,13 +224,11 @@ describe('the model-free fill engine', () => {
   });
 
   it('cancels mid-fill', async () => {
-    const events: JobEvent[] = [];
-    const unsub = await engine.subscribe((e) => events.push(e));
-    const id = await engine.enqueue(request({ mode: 'erase', engine: 'fill', image: gradientImage(400, 400), mask: boxMask(400, 400, 50, 50, 300, 300) }));
-    while (!events.some((e) => e.jobId === id && e.type === 'progress')) await new Promise((r) => setTimeout(r, 5));
-    await engine.cancel(id);
-    while (!events.some((e) => e.jobId === id && (e.type === 'cancelled' || e.type === 'finished'))) await new Promise((r) => setTimeout(r, 5));
-    expect(events.filter((e) => e.jobId === id).at(-1)!.type).toBe('cancelled');
-    unsub();
+    const job = await engine.submit(request({ mode: 'erase', engine: 'fill', image: gradientImage(400, 400), mask: boxMask(400, 400, 50, 50, 300, 300) }));
+    const events = collect(job);
+    while (!events.some((e) => e.type === 'progress')) await new Promise((r) => setTimeout(r, 5));
+    await job.cancel();
+    await job.done.catch(() => undefined);
+    expect((await drain(job)).at(-1)!.type).toBe('cancelled');
   });
 });

@@ -1,3 +1,4 @@
+import type { JobEvent, JobHandle } from '../src/protocol/events';
 import { join, resolve } from 'node:path';
 import { createImage, createMask, type Mask, type RgbaImage } from '../src/image/image';
 
@@ -26,4 +27,20 @@ export function boxMask(width: number, height: number, x: number, y: number, w: 
   const data = new Uint8Array(width * height);
   for (let yy = y; yy < y + h; yy++) for (let xx = x; xx < x + w; xx++) data[yy * width + xx] = value;
   return createMask(width, height, data);
+}
+
+/** Every event of a submitted job, collected in the background as it arrives. */
+export function collect(handle: JobHandle): JobEvent[] {
+  const out: JobEvent[] = [];
+  void (async () => {
+    for await (const e of handle.events) out.push(e);
+  })();
+  return out;
+}
+
+/** All events of a job, once it has ended (iterating replays them from the start). */
+export async function drain(handle: JobHandle): Promise<JobEvent[]> {
+  const out: JobEvent[] = [];
+  for await (const e of handle.events) out.push(e);
+  return out;
 }

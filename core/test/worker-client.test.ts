@@ -1,25 +1,23 @@
 /** The queueing client on its own, against a scripted worker (message order is the point here). */
 import { WorkerEngineClient, type WorkerHandle } from '../src/worker/client';
 import { runEdit } from '../src/engine/run';
-import type { EditRequest, JobEvent, JobListener } from '../src/engine/types';
-import { boxMask, gradientImage } from './helpers';
+import type { EditRequest, JobEvent } from '../src/protocol/events';
+import { boxMask, drain, gradientImage } from './helpers';
 
 const request = (): EditRequest => ({ image: gradientImage(8, 8), mask: boxMask(8, 8, 1, 1, 3, 3), mode: 'edit', prompt: 'x' });
 
-/** A worker whose events for a job arrive before the answer to enqueue, as separate ports allow. */
-function scriptedWorker(script: (jobId: string) => JobEvent[]): () => WorkerHandle {
+/**
+ * A worker that answers `run` first and sends the job's events afterwards (the listener travels on
+ * its own port, so the two are not ordered), then keeps talking after the terminal event.
+ */
+function scriptedWorker(script: (workerJob: string) => JobEvent[], runs: string[] = []): () => WorkerHandle {
   return () => {
-    let listener: JobListener | null = null;
-    let n = 0;
     const api = {
-      subscribe: async (l: JobListener) => {
-        listener = l;
-      },
-      enqueue: async () => {
-        const id = `w${++n}`;
-        for (const e of script(id)) listener!(e);
-        await new Promise((r) => setTimeout(r, 10));
-        return id;
+      run: async (id: string, _request: EditRequest, listener: (e: JobEvent) => void) => {
+        runs.push(id);
+        setTimeout(() => {
+          for (const e of script(`w-${id}`)) listener(e);
+        }, 10);
       },
       cancel: async () => true,
       capabilities: async () => {
@@ -32,22 +30,38 @@ function scriptedWorker(script: (jobId: string) => JobEvent[]): () => WorkerHand
 }
 
 describe('worker client', () => {
-  it('keeps events that arrive before the enqueue answer and delivers them under its own id', async () => {
+  it('delivers events that arrive after the run answer under its own id, and the queue goes on', async () => {
     const client = new WorkerEngineClient(scriptedWorker((id) => [{ type: 'error', jobId: id, error: { code: 'mask_empty', message: 'empty' } }]));
-    await expect(runEdit(client, request())).rejects.toMatchObject({ code: 'mask_empty' });
-    // and the queue goes on
+    const job = await client.submit(request());
+    await expect(job.done).rejects.toMatchObject({ code: 'mask_empty' });
+    expect((await drain(job)).map((e) => [e.type, e.jobId])).toEqual([
+      ['queued', job.id],
+      ['error', job.id],
+    ]);
     await expect(runEdit(client, request())).rejects.toMatchObject({ code: 'mask_empty' });
     await client.dispose();
   });
 
-  it('ignores early events of other worker jobs', async () => {
+  it('ends a job at its first terminal event and ignores what the worker sends after it', async () => {
     const client = new WorkerEngineClient(
       scriptedWorker((id) => [
-        { type: 'error', jobId: 'someone-else', error: { code: 'internal', message: 'not ours' } },
         { type: 'cancelled', jobId: id },
+        { type: 'error', jobId: id, error: { code: 'internal', message: 'late' } },
       ]),
     );
-    await expect(runEdit(client, request())).rejects.toMatchObject({ code: 'cancelled' });
+    const job = await client.submit(request());
+    await expect(job.done).rejects.toMatchObject({ code: 'cancelled' });
+    const replay: string[] = [];
+    for await (const e of job.events) replay.push(e.type);
+    expect(replay).toEqual(['queued', 'cancelled']);
+    await client.dispose();
+  });
+
+  it('refuses a bad request before it reaches the worker', async () => {
+    const runs: string[] = [];
+    const client = new WorkerEngineClient(scriptedWorker(() => [], runs));
+    await expect(client.submit({ ...request(), steps: 0 })).rejects.toMatchObject({ code: 'invalid_argument', message: 'steps must be a whole number from 1 to 150, got 0' });
+    expect(runs).toEqual([]);
     await client.dispose();
   });
 });

@@ -5,7 +5,7 @@ import { createEngine } from '../src/node';
 import { runEdit } from '../src/engine/run';
 import type { EditRequest, EngineApi, JobEvent } from '../src/engine/types';
 import { SdkError } from '../src/util/errors';
-import { boxMask, DIFFUSERS, gradientImage, REPO } from './helpers';
+import { boxMask, collect, DIFFUSERS, gradientImage, REPO } from './helpers';
 
 const workerPath = join(REPO, 'core', 'dist', 'node', 'worker.js');
 const request = (over: Partial<EditRequest> = {}): EditRequest => ({
@@ -52,18 +52,18 @@ describe('engine in a Node worker_thread', () => {
   });
 
   it('cancels a running job mid-run and a queued one before it starts', async () => {
-    const events: JobEvent[] = [];
-    const unsub = await engine.subscribe((e) => events.push(e));
-    const running = await engine.enqueue(request({ steps: 150, image: gradientImage(256, 256), mask: boxMask(256, 256, 10, 10, 200, 200) }));
-    const queued = await engine.enqueue(request());
-    await waitFor(() => events.some((e) => e.jobId === running && e.type === 'progress'));
-    expect(await engine.cancel(queued)).toBe(true);
-    expect(await engine.cancel(running)).toBe(true);
-    await waitFor(() => events.some((e) => e.jobId === running && e.type === 'cancelled'));
-    const steps = events.filter((e) => e.jobId === running && e.type === 'progress').length;
+    const running = await engine.submit(request({ steps: 150, image: gradientImage(256, 256), mask: boxMask(256, 256, 10, 10, 200, 200) }));
+    const queued = await engine.submit(request());
+    const events = collect(running);
+    const queuedEvents = collect(queued);
+    await waitFor(() => events.some((e) => e.type === 'progress'));
+    expect(await queued.cancel()).toBe(true);
+    expect(await running.cancel()).toBe(true);
+    await waitFor(() => events.some((e) => e.type === 'cancelled'));
+    const steps = events.filter((e) => e.type === 'progress').length;
     expect(steps).toBeLessThan(150);
-    expect(events.filter((e) => e.jobId === queued).map((e) => e.type)).toEqual(['queued', 'cancelled']);
-    unsub();
+    await waitFor(() => queuedEvents.length === 2);
+    expect(queuedEvents.map((e) => e.type)).toEqual(['queued', 'cancelled']);
     await expect(runEdit(engine, request())).resolves.toBeDefined();
   });
 
@@ -72,6 +72,10 @@ describe('engine in a Node worker_thread', () => {
     const err = await runEdit(engine, request({ mode: 'paint' as EditRequest['mode'] })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SdkError);
     expect(err).toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('mode must be one of') });
+    // refused up front, before any pixels move to the worker
+    const bad = request({ guidance: 40 });
+    await expect(engine.submit(bad)).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('guidance must be a number from 0 up to 30') });
+    expect(bad.image.data.byteLength).toBeGreaterThan(0);
   });
 
   it('fails only the running job when the worker crashes, and runs the next in a fresh worker', async () => {
