@@ -58,7 +58,9 @@ export class WorkerEngineClient implements EngineApi {
       };
       const listener = (event: JobEvent): void => {
         if (ended) return;
-        const { jobId: _, ...body } = event;
+        // The queue stamps the client's id on every event; the summary must carry it too (the
+        // worker's engine names its jobs its own way).
+        const body = event.type === 'finished' ? { ...event, summary: { ...event.summary, jobId: job.id } } : event;
         job.emit(body as Parameters<RunningJob['emit']>[0]);
         if (isTerminalEvent(event)) end();
       };
