@@ -8,6 +8,34 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltinPaths = ['fs', 'path', 'os', 'http', 'https', 'net', 'child_process', 'worker_threads', 'url', 'util', 'stream', 'crypto', 'zlib'];
 const nodeMsg = 'shared core code runs in browsers too: Node modules only in runtime/node-*, runtime/ort-node, worker/node-*, preferences/node-*, cli/, node.ts.';
 
+
+// Layering inside core (architecture.md): each folder may import its own layer and those below,
+// never above. 0 protocol, util · 1 image · 2 samplers, fill, packs, runtime, rewards, plan, host ·
+// 3 engine · 4 worker, http, download, preferences, cli, bench and the entry files. Protocol sits
+// at the very bottom: it imports nothing but image *type* declarations.
+const LAYERS = [
+  ['protocol', 'util'],
+  ['image'],
+  ['samplers', 'fill', 'packs', 'runtime', 'rewards', 'plan', 'host'],
+  ['engine'],
+  ['worker', 'http', 'download', 'preferences', 'cli', 'bench'],
+];
+const ENTRY_FILES = ['index', 'node', 'browser'];
+const layerBlocks = LAYERS.slice(0, -1).flatMap((layer, i) => {
+  const above = LAYERS.slice(i + 1).flat();
+  return layer.map((dir) => ({
+    files: [`core/src/${dir}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...above.map((d) => `../${d}/*`), ...ENTRY_FILES.map((f) => `../${f}`)], message: `core/src/${dir} is layer ${i}: it may not import from ${above.join(', ')} or an entry file (architecture.md, "layering").` },
+          ...(dir === 'protocol' ? [{ group: ['../*', '!../image'], message: 'protocol is the bottom layer: it imports nothing from the rest of core.' }, { group: ['../image/*'], allowTypeImports: true, message: 'protocol may import image type declarations only.' }] : []),
+        ],
+      }],
+    },
+  }));
+});
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'models/**', '.cache/**', 'coverage/**', '**/*.cjs', '**/*.mjs', '**/*.js', 'plugins/**/gimp/**'] },
   {
@@ -55,5 +83,20 @@ export default tseslint.config(
       }],
     },
   },
+  ...layerBlocks,
   { files: ['**/test/**/*.ts'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
+  // Hosts use core only as a third party would (#18): through @byteedit/core's package entries
+  // (core/package.json "exports"), never its sources (`@byteedit/core/src/...`) or a relative path
+  // into core/. Self-contained: the only no-restricted-imports block for plugins/*/src.
+  {
+    files: ['plugins/*/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '^@byteedit/core/(?!(node|browser|http)$)', message: 'import core through its entries only: @byteedit/core, @byteedit/core/node, @byteedit/core/browser, @byteedit/core/http.' },
+          { regex: '^(\\.\\./)+core(/|$)', message: 'no relative paths into core/: import @byteedit/core (or /node, /browser, /http).' },
+        ],
+      }],
+    },
+  },
 );

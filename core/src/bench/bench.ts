@@ -30,7 +30,8 @@ import { NodeOrtRuntime } from '../runtime/ort-node';
 import { FolderPackSource } from '../runtime/node-pack-source';
 import { loadPack } from '../packs/load';
 import { openPack } from '../engine/models';
-import { floatTensor, timestepTensor } from '../engine/tensors';
+import { pixelFacts, planEdit, planningProfile } from '../plan/plan';
+import { floatTensor, timestepTensor } from '../runtime/tensors';
 import type { EditRequest } from '../engine/types';
 import { benchFill } from './fill';
 import { PhaseTotals, now } from '../util/profile';
@@ -115,16 +116,16 @@ async function benchPack(pack: string, device: DeviceName, size: number, steps: 
   // The UNet alone, at the resolution the plan chose, batch 2 (classifier-free guidance).
   const runtime = new NodeOrtRuntime();
   const open = await openPack(await loadPack(new FolderPackSource(pack)), runtime, device);
-  const m = open.pack.manifest;
-  const native = m.resolution.native;
-  const lw = native / m.latent.scaleFactor;
+  const scene = sceneRequest(size, steps, 1, pack);
+  const { image, mask, ...params } = scene;
+  const { width: lw, height: lh } = planEdit({ ...params, ...pixelFacts(image, mask), seed: 1 }, planningProfile(open.pack.manifest)).latent;
   const ch = open.unet.layout.inChannels;
   const ctxLen = open.pack.tokenizer.maxLength;
   const te = await open.textEncoder.session.run({ [open.textEncoder.layout.input]: { type: open.textEncoder.layout.inputType, dims: [1, ctxLen], data: open.textEncoder.layout.inputType === 'int64' ? new BigInt64Array(ctxLen) : new Int32Array(ctxLen) } });
   const ctx = te[open.textEncoder.layout.output]!;
   const width = ctx.dims[2]!;
   const feeds = {
-    [open.unet.layout.sample]: floatTensor(open.unet.layout.ioType, new Float32Array(2 * ch * lw * lw).fill(0.1), [2, ch, lw, lw]),
+    [open.unet.layout.sample]: floatTensor(open.unet.layout.ioType, new Float32Array(2 * ch * lh * lw).fill(0.1), [2, ch, lh, lw]),
     [open.unet.layout.timestep]: timestepTensor(open.unet.layout.timestepType, open.unet.layout.timestepShape, 500, 2),
     [open.unet.layout.context]: floatTensor(open.unet.layout.ioType, new Float32Array(2 * ctxLen * width).fill(0.01), [2, ctxLen, width]),
   };
@@ -140,7 +141,7 @@ async function benchPack(pack: string, device: DeviceName, size: number, steps: 
   sampleRss();
   const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
   return {
-    pack: m.name,
+    pack: open.pack.manifest.name,
     device: first.summary.device,
     size,
     steps,
@@ -149,7 +150,7 @@ async function benchPack(pack: string, device: DeviceName, size: number, steps: 
     warmMinMs: Math.min(...warm),
     stepMs: mean(perStep),
     unetCallMs: mean(calls),
-    unetInput: `2x${ch}x${lw}x${lw}`,
+    unetInput: `2x${ch}x${lh}x${lw}`,
     peakRssMb: peakRss / 2 ** 20,
     profile,
     hostPerStepMs,

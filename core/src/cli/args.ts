@@ -22,20 +22,33 @@ export interface EditArgs {
   candidates: number;
 }
 
-export const EDIT_USAGE = `usage: byteedit edit --image IN --mask MASK [--prompt P] [--mode edit|erase|outpaint]
-                     [--expand L,T,R,B] [--pack DIR] [--steps N] [--guidance G] [--scheduler S]
-                     [--strength S] [--candidates K] [--seed S] [--device auto|cpu|webgpu|cuda]
-                     [--negative-prompt P] [--no-color-match] [--max-pixels N]
-                     [--rank aesthetic=A,alignment=B,coherence=C] [--no-rewards]
-                     [--engine auto|diffusion|fill] [--prefill] [--search best-of-n|guided]
-                     [--blend color-match|poisson|none]
-                     --out OUT.png [--json]
+/** One line per request field, from the protocol's table: the flag, its values or range, its doc. */
+function fieldUsage(): string {
+  const lines = FIELD_NAMES.map((f) => {
+    const spec = REQUEST_FIELDS[f];
+    const value =
+      spec.kind === 'boolean' ? '' : spec.kind === 'enum' ? ` ${spec.values!.join('|')}` : spec.kind === 'int' || spec.kind === 'number' ? ` ${spec.exclusiveMin ? `(${spec.min}` : `[${spec.min}`}..${spec.max}]` : spec.kind === 'margins' ? ' L,T,R,B' : spec.kind === 'weights' ? ' NAME=W,…' : ' TEXT';
+    const dflt = spec.default !== undefined && spec.kind !== 'boolean' ? ` (default ${String(spec.default)})` : '';
+    return `  --${spec.cli}${value}\n      ${spec.doc}${dflt}`;
+  });
+  return lines.join('\n');
+}
+
+export const EDIT_USAGE = `usage: byteedit edit --image IN [--mask MASK] --out OUT.png [options]
 
   The mask is white (255) where to edit. Outpaint needs no mask: --expand gives the margins.
   K > 1 writes OUT-1.png ... OUT-K.png, best first by the weighted rewards (--rank).
-  --engine fill erases and outpaints without a model (PatchMatch); auto uses it when the pack
-  cannot do the mode. --prefill fills the hole first, then denoises from --strength (default 0.6).
-  Without --pack the embedded default pack is used.`;
+  Without --pack the embedded default pack is used.
+
+  --image IN        the picture to edit (PNG or JPEG)
+  --mask MASK       white where to edit or erase (required except for outpaint)
+  --out OUT         where to write the result (.png, .jpg, .jpeg)
+  --device D        auto|cpu|webgpu|cuda (default auto: the first device that passes its check)
+  --json            print one JSON object on stdout: files, seeds, scores, device, timings
+  -q, --quiet       no progress bar or notes
+
+request options (the same fields, limits and defaults as the bridge's POST /v1/jobs):
+${fieldUsage()}`;
 
 function bad(message: string): never {
   throw new SdkError('invalid_argument', message);

@@ -17,7 +17,7 @@ import { createSampler } from '../samplers/sampler';
 import { Rng } from '../samplers/noise';
 import type { Candidate } from './types';
 import type { OpenPack } from './models';
-import { asFloat32, concat, floatTensor, imageToNchwSigned, intTensor, maskToUnit, nchwSignedToImage, timestepTensor } from './tensors';
+import { asFloat32, concat, floatTensor, imageToNchwSigned, intTensor, maskToUnit, nchwSignedToImage, timestepTensor } from '../runtime/tensors';
 import { now, span, type Profile } from '../util/profile';
 
 export interface PipelineHooks {

@@ -4,7 +4,7 @@
  * Schema id `byteedit.pack/1`; see docs/packs.md for every field.
  */
 import { SdkError } from '../util/errors';
-import type { EditMode } from '../engine/types';
+import type { EditMode } from '../protocol/unions';
 import type { SchedulerName } from '../samplers/types';
 import { SCHEDULER_NAMES } from '../samplers/types';
 

@@ -10,7 +10,8 @@ import { SdkError } from '../util/errors';
 import { rect, union, type CanvasSpace, type Rect } from '../image/geometry';
 import { createMask, type Mask, type RgbaImage } from '../image/image';
 import { cropImage, padImage, pasteImage } from '../image/ops';
-import { EDIT_MODES, type Candidate, type EditMode, type JobSummary } from '../engine/types';
+import { EDIT_MODES, type EditMode } from '../protocol/unions';
+import type { Candidate, JobSummary } from '../protocol/events';
 
 export const PREFERENCE_SCHEMA = 'byteedit.preference/1';
 /** The JSONL file's name inside the recording folder. */

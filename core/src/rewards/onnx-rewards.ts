@@ -14,7 +14,7 @@ import type { LoadedPack } from '../packs/load';
 import { loadTokenizer } from '../packs/load';
 import type { Tokenizer } from '../packs/tokenizers';
 import type { DeviceName, ModelSession, Runtime, TensorData } from '../runtime/types';
-import { asFloat32, intTensor } from '../engine/tensors';
+import { asFloat32, intTensor } from '../runtime/tensors';
 import type { RewardInput, RewardModel, RewardScore } from './types';
 
 /** A square crop around the mask (padded by a quarter of its side), for the image tower. */

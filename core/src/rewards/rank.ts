@@ -5,7 +5,7 @@
  * same on every backend.
  */
 import { SdkError } from '../util/errors';
-import type { EditMode } from '../engine/types';
+import type { EditMode } from '../protocol/unions';
 import { DEFAULT_WEIGHTS, REWARD_NAMES, type RankWeights, type RewardName } from './types';
 
 /**

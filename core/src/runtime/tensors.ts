@@ -3,7 +3,7 @@
  * NCHW, RGB, [-1, 1] for images; [0, 1] for masks.
  */
 import { toHalf, float32ToHalfArray, halfToFloat32Array } from '../util/float16';
-import type { TensorData, TensorType } from '../runtime/types';
+import type { TensorData, TensorType } from './types';
 import type { Mask, RgbaImage } from '../image/image';
 import type { Space } from '../image/geometry';
 
