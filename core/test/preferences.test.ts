@@ -119,9 +119,14 @@ describe('the line format', () => {
     expect(parsePreferenceLine(line.slice(0, -1))).toEqual(record({ prompt: 'two\nlines' }));
   });
 
+  it('takes a third-party host under its own id', () => {
+    const line = formatPreferenceLine(record({ host: 'krita-ai' }));
+    expect(parsePreferenceLine(line.slice(0, -1)).host).toBe('krita-ai');
+  });
+
   it.each([
     [{ schema: 'byteedit.preference/2' }, /schema must be "byteedit.preference\/1"/],
-    [{ host: 'krita' }, /host must be one of gimp, photoshop, figma, cli, bridge/],
+    [{ host: 'Krita 5' }, /host: a host id is lower-case letters, digits and dashes/],
     [{ mode: 'inpaint' }, /mode must be one of edit, erase, outpaint/],
     [{ image: '/etc/passwd.png' }, /image must be a relative \.png path/],
     [{ chosen: 'images/../../x.png' }, /chosen must be a relative \.png path/],
@@ -296,7 +301,7 @@ describe('PreferenceWriter', () => {
     [{ rejected: [] }, /at least one rejected candidate: with a single candidate there is no choice/],
     [{ chosen: solid(31, 24, [0, 0, 0, 255]) }, /chosen is 31x24 but image is 32x24/],
     [{ mask: boxMask(32, 24, 0, 0, 0, 0) }, /mask is empty/],
-    [{ host: 'krita' as never }, /host must be one of gimp, photoshop, figma, cli, bridge/],
+    [{ host: '../gimp' }, /preference host: a host id is lower-case letters/],
     [{ pack: { name: '', version: '1' } }, /pack must be \{name, version\}/],
   ] as [Partial<PreferenceExample>, RegExp][])('refuses a bad example (%#) with invalid_argument and writes nothing', async (bad, message) => {
     const dir = await newDir();

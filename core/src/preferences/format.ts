@@ -18,8 +18,20 @@ export const PREFERENCE_SCHEMA = 'byteedit.preference/1';
 export const PREFERENCE_FILE = 'preferences.jsonl';
 /** Where the PNGs go, relative to the recording folder. */
 export const PREFERENCE_IMAGE_DIR = 'images';
+/** The hosts this project ships; a third-party host records under its own id (see isPreferenceHost). */
 export const PREFERENCE_HOSTS = ['gimp', 'photoshop', 'figma', 'cli', 'bridge'] as const;
-export type PreferenceHost = (typeof PREFERENCE_HOSTS)[number];
+/** A host id: lower-case letters, digits and dashes, starting with a letter, at most 32 characters. */
+export type PreferenceHost = string;
+const HOST_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+export function isPreferenceHost(value: unknown): value is PreferenceHost {
+  return typeof value === 'string' && HOST_ID.test(value);
+}
+
+/** What a bad host id is told. */
+export function preferenceHostHint(value: unknown): string {
+  return `a host id is lower-case letters, digits and dashes starting with a letter, at most 32 characters (e.g. ${PREFERENCE_HOSTS.join(', ')}), got ${JSON.stringify(value)}`;
+}
 /** Longest prompt a record keeps (the bridge accepts 2000 characters). */
 export const MAX_PREFERENCE_PROMPT = 4000;
 
@@ -63,7 +75,7 @@ function bad(message: string): SdkError {
 /** Throws invalid_argument (saying what to fix) unless `e` can become a record. */
 export function checkPreferenceExample(e: PreferenceExample): void {
   if (!e || typeof e !== 'object') throw bad('a preference needs {host, mode, prompt, pack, image, mask, chosen, rejected}');
-  if (!(PREFERENCE_HOSTS as readonly string[]).includes(e.host)) throw bad(`preference host must be one of ${PREFERENCE_HOSTS.join(', ')}, got ${JSON.stringify(e.host)}`);
+  if (!isPreferenceHost(e.host)) throw bad(`preference host: ${preferenceHostHint(e.host)}`);
   if (!EDIT_MODES.includes(e.mode)) throw bad(`preference mode must be one of ${EDIT_MODES.join(', ')}, got ${JSON.stringify(e.mode)}`);
   if (e.prompt !== undefined && (typeof e.prompt !== 'string' || e.prompt.length > MAX_PREFERENCE_PROMPT)) throw bad(`preference prompt must be a string of at most ${MAX_PREFERENCE_PROMPT} characters`);
   if (!e.pack || typeof e.pack.name !== 'string' || e.pack.name === '' || typeof e.pack.version !== 'string' || e.pack.version === '') {
@@ -96,7 +108,7 @@ function checkRecord(r: unknown): PreferenceRecord {
   const o = r as Record<string, unknown>;
   if (o.schema !== PREFERENCE_SCHEMA) throw bad(`schema must be "${PREFERENCE_SCHEMA}", got ${JSON.stringify(o.schema)}`);
   if (typeof o.time !== 'string' || Number.isNaN(Date.parse(o.time))) throw bad('time must be an ISO-8601 date-time string');
-  if (!(PREFERENCE_HOSTS as readonly unknown[]).includes(o.host)) throw bad(`host must be one of ${PREFERENCE_HOSTS.join(', ')}, got ${JSON.stringify(o.host)}`);
+  if (!isPreferenceHost(o.host)) throw bad(`host: ${preferenceHostHint(o.host)}`);
   if (!(EDIT_MODES as readonly unknown[]).includes(o.mode)) throw bad(`mode must be one of ${EDIT_MODES.join(', ')}, got ${JSON.stringify(o.mode)}`);
   if (typeof o.prompt !== 'string') throw bad('prompt must be a string (empty for erase without one)');
   const pack = o.pack as Record<string, unknown> | undefined;
@@ -108,7 +120,7 @@ function checkRecord(r: unknown): PreferenceRecord {
   return {
     schema: PREFERENCE_SCHEMA,
     time: o.time,
-    host: o.host as PreferenceHost,
+    host: o.host,
     mode: o.mode as EditMode,
     prompt: o.prompt,
     pack: { name: pack.name, version: pack.version },

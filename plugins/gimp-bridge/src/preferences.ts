@@ -14,7 +14,8 @@ import {
   decodeImage,
   jobPictures,
   maskFromImage,
-  PREFERENCE_HOSTS,
+  isPreferenceHost,
+  preferenceHostHint,
   type EditMode,
   type PreferenceExample,
   type PreferenceHost,
@@ -32,8 +33,8 @@ function bad(message: string): HttpError {
 
 function host(value: unknown, fallback: PreferenceHost): PreferenceHost {
   if (value === undefined) return fallback;
-  if (!(PREFERENCE_HOSTS as readonly unknown[]).includes(value)) throw bad(`host must be one of ${PREFERENCE_HOSTS.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as PreferenceHost;
+  if (!isPreferenceHost(value)) throw bad(`host: ${preferenceHostHint(value)}`);
+  return value;
 }
 
 function jsonObject(body: Buffer): Record<string, unknown> {

@@ -135,7 +135,7 @@ describe('POST /v1/jobs/{id}/choice', () => {
     const cases: [unknown, number, RegExp][] = [
       [{ chosen: 7 }, 400, /candidate 7 is not part of this job; its candidates are 0, 1, 2/],
       [{ chosen: 'best' }, 400, /chosen must be the index of the applied candidate/],
-      [{ chosen: 0, host: 'krita' }, 400, /host must be one of gimp, photoshop, figma, cli, bridge/],
+      [{ chosen: 0, host: 'Krita!' }, 400, /host: a host id is lower-case letters, digits and dashes/],
       [{ chosen: 0, extra: 1 }, 400, /unknown field "extra"/],
     ];
     for (const [body, status, message] of cases) {
