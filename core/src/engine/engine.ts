@@ -9,17 +9,17 @@ import { SdkError } from '../protocol/errors';
 import { validateRequest } from '../protocol/request';
 import { loadPack, type LoadedPack } from '../packs/load';
 import type { PackSource } from '../packs/source';
-import { planEdit, type EditPlan } from '../plan/plan';
+import { needsPack, pixelFacts, planEdit, planningProfile, type EditPlan } from '../plan/plan';
 import { DEFAULT_MAX_PIXELS } from '../image/codecs';
 import { randomSeed } from '../samplers/noise';
 import { SCHEDULER_NAMES } from '../samplers/types';
 import type { DeviceName, Runtime } from '../runtime/types';
 import { openPack, type OpenPack } from './models';
 import { now as clock, span, type Profile } from '../util/profile';
-import { runPipeline } from './pipeline';
-import { FILL_ENGINE_MANIFEST, prefillCanvas, runFill } from './fill-job';
+import { runPipeline, type PipelineHooks } from './pipeline';
+import { prefillCanvas, runFill } from './fill-job';
 import { scoreCandidate } from '../rewards/score';
-import { rankCandidates, resolveWeights } from '../rewards/rank';
+import { rankCandidates } from '../rewards/rank';
 import type { RewardModel } from '../rewards/types';
 import { EDIT_MODES } from '../protocol/unions';
 
@@ -116,102 +116,75 @@ export class Engine implements EngineApi {
     return p;
   }
 
+  /** Executes the job's plan: loads what it names, runs the fill or the diffusion pipeline, emits the events. */
   private async runJob(job: RunningJob): Promise<void> {
     const started = now();
-    const req = job.request;
-    {
-      // Which engine: the pack's diffusion models, or the model-free fill.
-      let useFill = req.engine === 'fill';
-      let models: OpenPack | null = null;
-      if (!useFill) {
-        const source = await this.options.packs(req.pack);
-        const manifest = (await this.load(source)).manifest;
-        if (!manifest.modes.includes(req.mode) && req.engine !== 'diffusion' && (req.mode === 'erase' || req.mode === 'outpaint')) useFill = true;
-        else models = await this.open(source);
-      }
-      if (useFill && req.mode === 'edit') {
-        throw new SdkError('mode_unsupported', 'the fill engine erases and outpaints; it cannot add content from a prompt: use a diffusion pack for edit');
-      }
-      const loadMs = now() - started;
-      const manifest = models ? models.pack.manifest : FILL_ENGINE_MANIFEST;
-      const profile = this.options.profile;
-      const tPlan = clock();
-      const plan: EditPlan = planEdit(
-        {
-          imageSize: { width: req.image.width, height: req.image.height },
-          mask: req.mask ? { width: req.mask.width, height: req.mask.height, bounds: req.mask.bounds } : undefined,
-          mode: req.mode,
-          expand: req.expand,
-          prompt: req.prompt,
-          negativePrompt: req.negativePrompt,
-          steps: req.steps,
-          guidance: req.guidance,
-          scheduler: req.scheduler,
-          strength: req.strength ?? (req.prefill && models ? 0.6 : undefined),
-          candidates: req.candidates,
-          seed: req.seed ?? randomSeed(),
-          colorMatch: req.colorMatch,
-          blend: req.blend,
-          previewEvery: req.previewEvery,
-          maxPixels: req.maxPixels ?? this.options.maxPixels,
-          search: req.search,
-        },
-        manifest,
-      );
-      profile?.add('plan', clock() - tPlan);
-      if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
-      const weights = resolveWeights(req.mode, req.rank);
-      let rewardModels: RewardModel[] = [];
-      if (req.rewards !== false) {
-        rewardModels = models?.rewards ?? [];
-        if (req.rewardPack) rewardModels = (await this.open(await this.options.packs(req.rewardPack))).rewards;
-      }
-      const rewardSources: Record<string, string> = { coherence_analytic: 'analytic' };
-      for (const r of rewardModels) rewardSources[r.name] = r.source;
-      if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
-      const device = models ? models.device : 'cpu';
-      const fallbacks = models ? [...models.fallbacks] : [];
-      job.emit({ type: 'started', device, candidates: plan.seeds.length, steps: models ? plan.steps : 100, ...(fallbacks.length ? { fallbacks } : {}) });
-      const candidates: Candidate[] = [];
-      const of = plan.seeds.length;
-      const hooks: Parameters<typeof runPipeline>[4] = {
-        isCancelled: () => job.cancelled,
-        onProgress: (candidate, step, total, done, ofAll) =>
-          job.emit({ type: 'progress', candidate, step, total, done: done ?? candidate * total + step, of: ofAll ?? of * total }),
-        onPreview: (candidate, step, image) => job.emit({ type: 'preview', candidate, step, image }),
-        onCandidate: (candidate) => {
-          candidates.push(candidate);
-          job.emit({ type: 'candidate', candidate });
-        },
-        score: req.rewards === false ? undefined : (image, mask) => span(profile, 'rewards (all)', () => scoreCandidate(rewardModels, { image, mask, prompt: plan.prompt, mode: plan.mode }, profile)),
-        profile,
-        rank: (scores) => rankCandidates(scores, weights, plan.seeds).order,
-      };
-      let t;
-      if (!models) {
-        t = await runFill(plan, req.image, req.mask, hooks);
-      } else {
-        const prefilled = req.prefill && plan.mode !== 'edit' ? await prefillCanvas(plan, req.image, req.mask, plan.seeds[0]!, { isCancelled: () => job.cancelled }) : undefined;
-        t = await runPipeline(plan, req.image, req.mask, models, hooks, prefilled);
-      }
-      const ranking = req.rewards === false ? { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights } : rankCandidates(candidates.map((c) => c.scores ?? {}), weights, candidates.map((c) => c.seed));
-      const summary: JobSummary = {
-        jobId: job.id,
-        canvas: plan.canvas,
-        sourceOffset: plan.sourceOffset,
-        seeds: plan.seeds,
-        device,
-        deviceChoice: { requested: models ? this.device : 'cpu', device, fallbacks },
-        pack: models ? { name: manifest.name, version: manifest.version, kind: manifest.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
-        engine: models ? 'diffusion' : 'patchmatch',
-        steps: plan.steps,
-        timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
-        ranking: ranking.order,
-        rankScores: ranking.combined,
-        rankWeights: ranking.weights,
-        rewardSources: req.rewards === false ? {} : rewardSources,
-      };
-      job.emit({ type: 'finished', summary });
+    const { image, mask, ...params } = job.request;
+    const profile = this.options.profile;
+    // The pack is resolved and its pack.json read (cached) to plan against; the fill needs none.
+    const source = needsPack(params) ? await this.options.packs(params.pack) : null;
+    const packProfile = source ? planningProfile((await this.load(source)).manifest) : null;
+    const tPlan = clock();
+    const plan: EditPlan = planEdit({ ...params, ...pixelFacts(image, mask), seed: params.seed ?? randomSeed() }, packProfile, { maxPixels: this.options.maxPixels });
+    profile?.add('plan', clock() - tPlan);
+    let models: OpenPack | null = null;
+    if (plan.engine === 'diffusion') {
+      if (!source) throw new SdkError('internal', 'a diffusion plan without a pack');
+      models = await this.open(source);
     }
+    const loadMs = now() - started;
+    if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
+    const { set, rewardPack, weights } = plan.rewards;
+    const scored = set !== 'none';
+    let rewardModels: RewardModel[] = [];
+    if (set === 'pack') rewardModels = models?.rewards ?? [];
+    else if (set === 'reward-pack') rewardModels = (await this.open(await this.options.packs(rewardPack))).rewards;
+    const rewardSources: Record<string, string> = { coherence_analytic: 'analytic' };
+    for (const r of rewardModels) rewardSources[r.name] = r.source;
+    if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
+    const device = models ? models.device : 'cpu';
+    const fallbacks = models ? [...models.fallbacks] : [];
+    job.emit({ type: 'started', device, candidates: plan.seeds.length, steps: plan.steps, ...(fallbacks.length ? { fallbacks } : {}) });
+    const candidates: Candidate[] = [];
+    const of = plan.seeds.length;
+    const hooks: PipelineHooks = {
+      isCancelled: () => job.cancelled,
+      onProgress: (candidate, step, total, done, ofAll) =>
+        job.emit({ type: 'progress', candidate, step, total, done: done ?? candidate * total + step, of: ofAll ?? of * total }),
+      onPreview: (candidate, step, preview) => job.emit({ type: 'preview', candidate, step, image: preview }),
+      onCandidate: (candidate) => {
+        candidates.push(candidate);
+        job.emit({ type: 'candidate', candidate });
+      },
+      score: scored ? (crop, genMask) => span(profile, 'rewards (all)', () => scoreCandidate(rewardModels, { image: crop, mask: genMask, prompt: plan.prompt, mode: plan.mode }, profile)) : undefined,
+      profile,
+      rank: (scores) => rankCandidates(scores, weights, plan.seeds).order,
+    };
+    let t;
+    if (!models) {
+      t = await runFill(plan, image, mask, hooks);
+    } else {
+      const prefilled = plan.prefill ? await prefillCanvas(plan, image, mask, plan.seeds[0]!, { isCancelled: () => job.cancelled }) : undefined;
+      t = await runPipeline(plan, image, mask, models, hooks, prefilled);
+    }
+    const ranking = scored ? rankCandidates(candidates.map((c) => c.scores ?? {}), weights, candidates.map((c) => c.seed)) : { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights };
+    const manifest = models?.pack.manifest;
+    const summary: JobSummary = {
+      jobId: job.id,
+      canvas: plan.canvas,
+      sourceOffset: plan.sourceOffset,
+      seeds: plan.seeds,
+      device,
+      deviceChoice: { requested: models ? this.device : 'cpu', device, fallbacks },
+      pack: manifest ? { name: manifest.name, version: manifest.version, kind: manifest.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
+      engine: plan.engine === 'diffusion' ? 'diffusion' : 'patchmatch',
+      steps: plan.steps,
+      timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
+      ranking: ranking.order,
+      rankScores: ranking.combined,
+      rankWeights: ranking.weights,
+      rewardSources: scored ? rewardSources : {},
+    };
+    job.emit({ type: 'finished', summary });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The model-free engine: PatchMatch content-aware fill (core/src/fill) run through the same plan,
- * events and candidates as diffusion. Used for `engine: 'fill'`, automatically for erase/outpaint
- * when the pack does not support the mode, and as the pre-fill of diffusion erase/outpaint.
+ * events and candidates as diffusion. The plan decides when it runs (`engine: 'fill'`, or auto for
+ * an erase/outpaint the pack cannot do) and when it pre-fills a diffusion erase/outpaint.
  */
 import { SdkError } from '../util/errors';
 import { patchMatchFill } from '../fill/index';
@@ -9,33 +9,8 @@ import { computeBounds, createMask, type Mask, type RgbaImage } from '../image/i
 import { rect, type CanvasSpace } from '../image/geometry';
 import { cropImage, cropMask, padImage } from '../image/ops';
 import { compositeThroughMask } from '../image/color';
-import type { PackManifest } from '../packs/manifest';
 import type { EditPlan } from '../plan/plan';
 import { compositingMask, generationMask, type PipelineHooks, type PipelineTimings } from './pipeline';
-
-/**
- * What planEdit needs to know about "the fill engine" (it has no models): it erases and outpaints
- * at full resolution, so the context rules only decide the region handed back.
- */
-export const FILL_ENGINE_MANIFEST: PackManifest = Object.freeze({
-  schema: 'byteedit.pack/1',
-  name: 'patchmatch',
-  version: '1',
-  kind: 'trained',
-  components: {
-    tokenizer: { type: 'word', vocab: '-', maxLength: 2 },
-    text_encoder: { file: '-' },
-    unet: { file: '-' },
-    vae_encoder: { file: '-' },
-    vae_decoder: { file: '-' },
-  },
-  latent: { channels: 1, scaleFactor: 1, scalingFactor: 1 },
-  resolution: { native: 256, multiple: 1, max: 1 << 14 },
-  prediction: 'epsilon',
-  noiseSchedule: { betaSchedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 },
-  defaults: { scheduler: 'ddim', steps: 1, guidance: 0 },
-  modes: ['erase', 'outpaint'],
-}) as PackManifest;
 
 /** The canvas (source padded for outpaint) with the generation mask filled by PatchMatch. */
 export async function prefillCanvas(plan: EditPlan, source: RgbaImage, userMask: Mask | undefined, seed: number, hooks: Pick<PipelineHooks, 'isCancelled'> & { onProgress?(done: number, total: number): void }): Promise<RgbaImage> {
@@ -47,9 +22,7 @@ export async function prefillCanvas(plan: EditPlan, source: RgbaImage, userMask:
 }
 
 export async function runFill(plan: EditPlan, source: RgbaImage, userMask: Mask | undefined, hooks: PipelineHooks): Promise<PipelineTimings> {
-  if (plan.mode === 'edit') {
-    throw new SdkError('mode_unsupported', 'the fill engine erases and outpaints; it cannot add content from a prompt: use a diffusion pack for edit');
-  }
+  if (plan.engine !== 'fill') throw new SdkError('internal', `runFill was handed a ${plan.engine} plan`);
   const timings: PipelineTimings = { encodeMs: 0, denoiseMs: 0, decodeMs: 0 };
   const canvas = plan.canvas.width !== source.width || plan.canvas.height !== source.height ? padImage(source, plan.canvas.width, plan.canvas.height, plan.sourceOffset.x, plan.sourceOffset.y) : source;
   const gen = generationMask(plan, source, userMask);
@@ -60,15 +33,15 @@ export async function runFill(plan: EditPlan, source: RgbaImage, userMask: Mask 
   for (let ci = 0; ci < plan.seeds.length; ci++) {
     const seed = plan.seeds[ci]!;
     const t = Date.now();
-    let lastPct = -1;
+    let lastStep = -1;
     const filled = await prefillCanvas(plan, source, userMask, seed, {
       isCancelled: hooks.isCancelled,
-      // Report whole percents: the fill calls back far more often than anyone wants events.
+      // Report the plan's steps (whole percents): the fill calls back far more often than anyone wants events.
       onProgress: (done, total) => {
-        const pct = Math.min(100, Math.floor((100 * done) / Math.max(1, total)));
-        if (pct !== lastPct) {
-          lastPct = pct;
-          hooks.onProgress(ci, pct, 100);
+        const step = Math.min(plan.steps, Math.floor((plan.steps * done) / Math.max(1, total)));
+        if (step !== lastStep) {
+          lastStep = step;
+          hooks.onProgress(ci, step, plan.steps);
         }
       },
     });

@@ -1,0 +1,44 @@
+/**
+ * What planning needs to know about a pack, and nothing more: its modes, its resolution rules,
+ * its latent factor, its defaults, its erase prompt and whether it brings reward models. The plan
+ * takes this profile, not the whole manifest (file names, tokenizer, noise schedule are the
+ * engine's business), so a plan test builds one in a line and the model-free fill plans without
+ * inventing a pack: it passes no profile at all.
+ */
+import type { PackManifest } from '../packs/manifest';
+import type { EditMode, SchedulerName } from '../protocol/unions';
+
+export interface PlanningProfile {
+  /** The pack's name, for messages and the plan's record of what runs. */
+  name: string;
+  modes: readonly EditMode[];
+  resolution: {
+    /** The square side the model was trained at. */
+    native: number;
+    /** Model input sides are multiples of this. */
+    multiple: number;
+    /** Upper bound on a model-input side (default 2 x native). */
+    max?: number;
+  };
+  /** Pixels per latent cell (8 for SD). */
+  latentScaleFactor: number;
+  defaults: { steps: number; guidance: number; scheduler: SchedulerName };
+  /** The prompts an erase runs with (the user's prompt is not used for erase). */
+  erase?: { prompt: string; negativePrompt: string };
+  /** The pack declares reward models of its own (its `rewards` section). */
+  hasRewards: boolean;
+}
+
+/** The planning profile of a validated manifest: a pure projection, no I/O. */
+export function planningProfile(manifest: PackManifest): PlanningProfile {
+  const r = manifest.resolution;
+  return {
+    name: manifest.name,
+    modes: [...manifest.modes],
+    resolution: { native: r.native, multiple: r.multiple, ...(r.max !== undefined ? { max: r.max } : {}) },
+    latentScaleFactor: manifest.latent.scaleFactor,
+    defaults: { steps: manifest.defaults.steps, guidance: manifest.defaults.guidance, scheduler: manifest.defaults.scheduler },
+    ...(manifest.erase ? { erase: { prompt: manifest.erase.prompt, negativePrompt: manifest.erase.negativePrompt } } : {}),
+    hasRewards: manifest.rewards !== undefined,
+  };
+}
