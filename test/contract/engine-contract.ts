@@ -5,6 +5,7 @@
  * implementation; the cases compare against truth (the source's pixels, the seeds asked for, the
  * in-process engine's pixels), not just shapes. Tiny jobs: 64x48, 2 steps, 2 candidates.
  */
+import { SdkError as PackageSdkError } from '@byteedit/core';
 import { SdkError, type ErrorCode } from '../../core/src/protocol/errors';
 import { isTerminalEvent, type Candidate, type EditRequest, type EngineApi, type JobEvent, type JobHandle, type JobSummary } from '../../core/src/protocol/events';
 import { createImage, createMask, type Mask, type RgbaImage } from '../../core/src/image/image';
@@ -26,6 +27,11 @@ export interface EngineContractOptions {
   longJob?: Partial<EditRequest>;
   /** How long to wait for a job's events before failing with what arrived (default 60 s). */
   waitMs?: number;
+  /**
+   * Cases (by id) this implementation is known to fail, with why: they run as `it.failing`, so
+   * the day the implementation is fixed the test fails and asks for the entry to be removed.
+   */
+  knownGaps?: Record<string, string>;
 }
 
 export interface ContractContext {
@@ -39,6 +45,8 @@ export interface ContractContext {
 }
 
 export interface ContractCase {
+  /** Short and stable, for EngineContractOptions.knownGaps. */
+  id: string;
   name: string;
   run(ctx: ContractContext): Promise<void>;
 }
@@ -103,6 +111,12 @@ export class Timeline {
     return iterate(handle, ms, (event) => this.log.push({ jobId: handle.id, event }));
   }
 
+  /** Index in the log of the last event of `jobId` of `type` (-1 when none). */
+  lastIndexOf(jobId: string, type: JobEvent['type']): number {
+    for (let i = this.log.length - 1; i >= 0; i--) if (this.log[i]!.jobId === jobId && this.log[i]!.event.type === type) return i;
+    return -1;
+  }
+
   /** Index in the log of the first event of `jobId` of `type` (-1 when none). */
   indexOf(jobId: string, type: JobEvent['type'] | 'terminal'): number {
     return this.log.findIndex((l) => l.jobId === jobId && (type === 'terminal' ? isTerminalEvent(l.event) : l.event.type === type));
@@ -130,10 +144,11 @@ export function deadline<T>(p: Promise<T>, ms: number, what: () => string): Prom
 export const types = (events: JobEvent[]): string[] => events.map((e) => e.type);
 const withoutPreviews = (events: JobEvent[]): JobEvent[] => events.filter((e) => e.type !== 'preview');
 
-async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
+/** Until the job's first progress event; fails at once if the job ends first. */
+async function firstProgress(handle: JobHandle, events: JobEvent[], ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  while (!events.some((e) => e.type === 'progress')) {
+    if (events.some(isTerminalEvent) || Date.now() > end) throw new Error(`job ${handle.id}: no progress ${events.some(isTerminalEvent) ? 'before it ended' : `within ${ms} ms`}; got ${types(events).join(', ') || 'nothing'}`);
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -152,9 +167,13 @@ async function rejection(p: Promise<unknown>, ms: number, what: string): Promise
   return r.rejected;
 }
 
-/** A typed SdkError with this code, shown whole when it is not. */
+/**
+ * A typed SdkError with this code, shown whole when it is not. Core's class from its sources or
+ * from the built package (the bridge and its fake take core from @byteedit/core, these tests from
+ * core/src): the same class, loaded twice.
+ */
 function expectSdkError(err: unknown, code: ErrorCode): void {
-  const seen = { sdkError: err instanceof SdkError, code: (err as { code?: unknown })?.code, message: err instanceof Error ? err.message : String(err) };
+  const seen = { sdkError: err instanceof SdkError || err instanceof PackageSdkError, code: (err as { code?: unknown })?.code, message: err instanceof Error ? err.message : String(err) };
   expect(seen).toEqual({ sdkError: true, code, message: expect.any(String) });
 }
 
@@ -330,6 +349,7 @@ export const INVALID_REQUESTS: [string, () => EditRequest][] = [
 
 export const CONTRACT_CASES: ContractCase[] = [
   {
+    id: 'order',
     name: 'submit returns a handle whose events run queued → started → progress… → candidate(s) → finished, with exactly one terminal event',
     async run(ctx) {
       const b = await ctx.basic();
@@ -339,6 +359,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'replay',
     name: 'iterating events again, during the job and after it ended, replays the same events (previews apart)',
     async run(ctx) {
       const request = editRequest({ seed: SEED + 5 });
@@ -357,6 +378,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'late',
     name: 'a handle left alone until its job ended and iterated only then misses nothing',
     async run(ctx) {
       const handle = await ctx.engine.submit(editRequest({ seed: SEED + 7 }));
@@ -369,6 +391,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'summary',
     name: 'done resolves with the summary: ranking a permutation of the candidate indices, seeds seed, seed+1, …, the canvas of the source',
     async run(ctx) {
       const { handle, events, summary } = await ctx.basic();
@@ -388,6 +411,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'pixels',
     name: "candidates carry a patch and mask of their region's size, equal to the source byte for byte outside the compositing mask; the request's pixels are left untouched (or transferred)",
     async run(ctx) {
       const { request, source, sourceMask, events, summary } = await ctx.basic();
@@ -400,6 +424,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'outpaint',
     name: 'outpaint grows the canvas by the margins, generates the added area and keeps every source pixel outside the compositing mask',
     async run(ctx) {
       const request = outpaintRequest();
@@ -429,6 +454,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'same-pixels',
     name: 'the same request with the same seed gives the same pixels as the in-process engine',
     async run(ctx) {
       const b = await ctx.basic();
@@ -442,7 +468,8 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
-    name: 'two jobs submitted back to back run in order: the second starts only after the first has ended',
+    id: 'fifo',
+    name: "two jobs submitted back to back run in order: the second starts only after the first's last step",
     async run(ctx) {
       const timeline = new Timeline();
       const a = await ctx.engine.submit(editRequest({ steps: 12, candidates: 1, previewEvery: 0, seed: 1 }));
@@ -450,15 +477,21 @@ export const CONTRACT_CASES: ContractCase[] = [
       const [ea, eb] = await Promise.all([timeline.follow(a, ms(ctx)), timeline.follow(b, ms(ctx))]);
       expect(types(ea)[ea.length - 1]).toBe('finished');
       expect(types(eb)[eb.length - 1]).toBe('finished');
-      const order = { firstEnded: timeline.indexOf(a.id, 'terminal'), secondStarted: timeline.indexOf(b.id, 'started') };
-      expect(order.secondStarted).toBeGreaterThan(order.firstEnded);
+      // Between two handles only the work orders their events: the first's last step comes before
+      // the second starts. (Its terminal event may reach an iterator of the first after the second's
+      // `started` reached the second's: the queue starts the next job within the same turn.)
+      const order = { firstsLastStep: timeline.lastIndexOf(a.id, 'progress'), secondStarted: timeline.indexOf(b.id, 'started'), secondsFirstStep: timeline.indexOf(b.id, 'progress') };
+      expect(order.firstsLastStep).toBeGreaterThanOrEqual(0);
+      expect(order.secondStarted).toBeGreaterThan(order.firstsLastStep);
+      expect(order.secondsFirstStep).toBeGreaterThan(order.firstsLastStep);
       expect(a.id).not.toBe(b.id);
       // Queued behind the first (which had not ended when the second was queued).
       const qb = eb[0];
-      if (qb?.type === 'queued' && timeline.indexOf(b.id, 'queued') < order.firstEnded) expect(qb.position).toBeGreaterThanOrEqual(1);
+      if (qb?.type === 'queued' && timeline.indexOf(b.id, 'queued') < timeline.indexOf(a.id, 'terminal')) expect(qb.position).toBeGreaterThanOrEqual(1);
     },
   },
   {
+    id: 'cancel-queued',
     name: 'cancelling a queued job ends it with cancelled before it starts, done rejects with SdkError cancelled, and the job ahead of it still finishes',
     async run(ctx) {
       const a = await ctx.engine.submit(editRequest({ steps: 20, candidates: 1, previewEvery: 0, seed: 3 }));
@@ -472,6 +505,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'cancel-running',
     name: 'cancelling a running job stops it between steps: cancelled, no finished, done rejects with SdkError cancelled, and the next job runs',
     async run(ctx) {
       const req = longJob(ctx);
@@ -479,7 +513,7 @@ export const CONTRACT_CASES: ContractCase[] = [
       const handle = await ctx.engine.submit(req);
       const events: JobEvent[] = [];
       const following = iterate(handle, ms(ctx), (e) => events.push(e));
-      await waitUntil(() => events.some((e) => e.type === 'progress'), ms(ctx), `the first progress of ${handle.id} (got ${types(events).join(', ')})`);
+      await firstProgress(handle, events, ms(ctx));
       expect(await handle.cancel()).toBe(true);
       await following;
       const t = types(events);
@@ -492,6 +526,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'cancel-ended',
     name: 'cancel after the job ended returns false and changes nothing',
     async run(ctx) {
       const { handle, events } = await ctx.basic();
@@ -502,6 +537,7 @@ export const CONTRACT_CASES: ContractCase[] = [
   },
   ...INVALID_REQUESTS.map(
     ([what, make]): ContractCase => ({
+      id: `invalid: ${what}`,
       name: `an invalid request (${what}) is refused by submit itself with SdkError invalid_argument, before its pixels move`,
       async run(ctx) {
         const request = make();
@@ -512,6 +548,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     }),
   ),
   {
+    id: 'job-error',
     name: 'an error in one job fails only that job (error event, done rejects with its SdkError) and the next job succeeds',
     async run(ctx) {
       const { request, code } = ctx.options.failingJob;
@@ -526,6 +563,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'capabilities',
     name: 'capabilities() lists the modes edit, erase and outpaint',
     async run(ctx) {
       const caps = await ctx.engine.capabilities();
@@ -536,6 +574,7 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'dispose',
     name: 'dispose cancels the running and the queued jobs: each ends with cancelled and its done rejects with SdkError cancelled',
     async run(ctx) {
       const engine = await ctx.makeEngine();
@@ -546,7 +585,7 @@ export const CONTRACT_CASES: ContractCase[] = [
         const er: JobEvent[] = [];
         const eq: JobEvent[] = [];
         const following = Promise.all([iterate(running, ms(ctx), (e) => er.push(e)), iterate(queued, ms(ctx), (e) => eq.push(e))]);
-        await waitUntil(() => er.some((e) => e.type === 'progress'), ms(ctx), `the first progress of ${running.id}`);
+        await firstProgress(running, er, ms(ctx));
         await engine.dispose();
         disposed = true;
         await following;
@@ -582,6 +621,13 @@ export function describeEngineContract(name: string, makeEngine: () => Promise<E
     afterAll(async () => {
       await engine?.dispose();
     }, 60_000);
-    for (const c of CONTRACT_CASES) it(c.name, () => c.run(ctx), (options.waitMs ?? 60_000) * 2);
+    const timeout = (options.waitMs ?? 60_000) * 2;
+    const unknown = Object.keys(options.knownGaps ?? {}).filter((id) => !CONTRACT_CASES.some((c) => c.id === id));
+    if (unknown.length) throw new Error(`${name}: knownGaps names no case: ${unknown.join(', ')}`);
+    for (const c of CONTRACT_CASES) {
+      const gap = options.knownGaps?.[c.id];
+      if (gap) it.failing(`${c.name} [known gap: ${gap}]`, () => c.run(ctx), timeout);
+      else it(c.name, () => c.run(ctx), timeout);
+    }
   });
 }
