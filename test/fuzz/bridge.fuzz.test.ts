@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { FIELD_ALIASES, FIELD_NAMES } from '@byteedit/core';
 import { startServer, type BridgeServer } from '../../plugins/gimp-bridge/src/server';
 import { FakeEngine } from '../../plugins/gimp-bridge/test/fake-engine';
 import { pngOf, rectMaskPng, testImage } from '../../plugins/gimp-bridge/test/helpers';
@@ -123,7 +124,8 @@ const host = fc.oneof({ weight: 8, arbitrary: fc.constant('HOST') }, { weight: 1
 const png = pngOf(testImage(16, 12));
 const mask = rectMaskPng(16, 12, { x: 2, y: 2, width: 8, height: 6 });
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
-const field = fc.constantFrom('image', 'mask', 'mode', 'prompt', 'negativePrompt', 'expand', 'pack', 'steps', 'guidance', 'scheduler', 'strength', 'candidates', 'seed', 'colorMatch', 'previewEvery', 'rankWeights', 'job', 'index', 'chosen', '__proto__', 'constructor');
+// Every request field of core's table (and its old names), the transport's, and a few that are not fields.
+const field = fc.constantFrom('image', 'mask', ...FIELD_NAMES, ...Object.keys(FIELD_ALIASES), 'job', 'index', 'chosen', '__proto__', 'constructor');
 const mutatedPng = (valid: Buffer): fc.Arbitrary<Buffer> =>
   fc.oneof(
     { weight: 3, arbitrary: fc.constant(valid) },

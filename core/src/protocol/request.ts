@@ -138,7 +138,8 @@ export function parseRequestParams(raw: Record<string, unknown>, options: ParseO
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined || value === null) continue;
-    const field = (FIELD_NAMES as string[]).includes(key) ? (key as FieldName) : FIELD_ALIASES[key];
+    // Own keys only: "constructor" or "toString" must be unknown fields, not Object.prototype's.
+    const field = (FIELD_NAMES as string[]).includes(key) ? (key as FieldName) : Object.hasOwn(FIELD_ALIASES, key) ? FIELD_ALIASES[key] : undefined;
     if (!field) {
       if (options.strict === false) continue;
       bad(`unknown field "${key}"; the request fields are ${FIELD_NAMES.join(', ')}`);

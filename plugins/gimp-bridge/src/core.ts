@@ -9,7 +9,9 @@ export type {
   EditRequest,
   EngineApi,
   ErrorCode,
+  FieldName,
   JobEvent,
+  JobHandle,
   JobSummary,
   Margins,
   Mask,
@@ -19,6 +21,7 @@ export type {
   PreferenceExample,
   PreferenceHost,
   PreferenceRecord,
+  RequestParams,
 } from '@byteedit/core';
 import * as core from '@byteedit/core';
 // The package's "types" entry is the runtime-neutral index; the Node-only factory is typed from
@@ -32,6 +35,10 @@ export type PreferenceWriterApi = Pick<InstanceType<typeof nodeCore.PreferenceWr
 export const createPreferenceWriter = (dir: string): PreferenceWriterApi => new (core as unknown as typeof nodeCore).PreferenceWriter(dir);
 export {
   DEVICE_NAMES,
+  FIELD_ALIASES,
+  FIELD_NAMES,
+  parseField,
+  parseRequestParams,
   SCHEDULER_NAMES,
   ERROR_CODES,
   SdkError,

@@ -1,32 +1,18 @@
 /**
- * HTTP errors. Domain failures keep the SDK's codes (image_unreadable, mask_size_mismatch, …);
- * the few that only exist at the HTTP layer (auth, host check, queue full) get bridge codes.
- * Every error body is `{error:{code,message}}` and the message says what to do.
+ * HTTP errors. Every code is one of core's ERROR_CODES: domain failures keep the SDK's codes
+ * (image_unreadable, mask_size_mismatch, …), the HTTP layer uses core's transport codes (auth,
+ * host check, queue full, …), so a client rebuilds any of them as a typed SdkError. Every error
+ * body is `{error:{code,message}}` and the message says what to do.
  */
 import { serializeError, type ErrorCode } from './core';
 
-export type BridgeOnlyCode =
-  | 'unauthorized'
-  | 'forbidden_host'
-  | 'forbidden_origin'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'body_too_large'
-  | 'body_timeout'
-  | 'too_many_uploads'
-  | 'malformed_request'
-  | 'queue_full'
-  | 'shutting_down'
-  | 'result_not_ready'
-  | 'result_gone'
-  | 'preferences_off';
-
-export type BridgeErrorCode = ErrorCode | BridgeOnlyCode;
+/** Kept for callers of the bridge's API: the bridge has no codes of its own any more. */
+export type BridgeErrorCode = ErrorCode;
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: BridgeErrorCode,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {

@@ -1,11 +1,11 @@
 /**
- * The bridge's job table: one record per job the engine accepted, built from the engine's event
- * stream. Keeps the wire form of every event (previews excepted) so that late SSE subscribers get
- * a replay, the candidates for the results endpoint, and evicts finished jobs by age, count and
+ * The bridge's job table: one record per job the engine accepted, fed from the job's handle
+ * (`for await` over its events, which start at `queued`, so nothing arrives before its record).
+ * Keeps the wire form of every event (previews excepted) so that late SSE subscribers get a
+ * replay, the candidates for the results endpoint, and evicts finished jobs by age, count and
  * bytes so a long-running bridge stays bounded.
  */
-import type { Candidate, JobEvent, JobSummary, RgbaImage, SerializedError } from './core';
-import type { JobParams } from './job-request';
+import { serializeError, type Candidate, type JobEvent, type JobHandle, type JobSummary, type RequestParams, type RgbaImage, type SerializedError } from './core';
 
 export type JobState = 'queued' | 'running' | 'finished' | 'error' | 'cancelled';
 
@@ -32,10 +32,13 @@ export interface JobRecord {
   state: JobState;
   createdAt: number;
   finishedAt?: number;
-  params: JobParams;
+  /** The request as parsed (pack names, not folders), for GET /v1/jobs/{id} and preference records. */
+  params: RequestParams;
+  /** The engine's handle while the job has not ended (cancel goes through it). */
+  handle?: JobHandle;
   /**
    * The source as the client sent it (PNG), kept for `part=full` results until the job is evicted.
-   * Not the decoded pixels: the worker engine takes ownership of (transfers) those on enqueue.
+   * Not the decoded pixels: the worker engine takes ownership of (transfers) those on submit.
    */
   sourcePng: Uint8Array;
   width: number;
@@ -68,18 +71,18 @@ export function isTerminal(state: JobState): boolean {
 
 export class JobStore {
   private readonly jobs = new Map<string, JobRecord>();
-  /** Events that arrived before `enqueue` resolved with their job id. */
-  private readonly early = new Map<string, JobEvent[]>();
   private totalBytes = 0;
 
   constructor(private readonly limits: RetentionLimits, private readonly now: () => number = Date.now) {}
 
-  create(id: string, params: JobParams, sourcePng: Uint8Array, width: number, height: number): JobRecord {
+  /** A record for a submitted job, kept up to date from its events until the job ends. */
+  create(handle: JobHandle, params: RequestParams, sourcePng: Uint8Array, width: number, height: number): JobRecord {
     const record: JobRecord = {
-      id,
+      id: handle.id,
       state: 'queued',
       createdAt: this.now(),
       params,
+      handle,
       sourcePng,
       width,
       height,
@@ -88,12 +91,26 @@ export class JobStore {
       bytes: sourcePng.byteLength,
       listeners: new Set(),
     };
-    this.jobs.set(id, record);
+    this.jobs.set(record.id, record);
     this.totalBytes += record.bytes;
-    const pending = this.early.get(id);
-    this.early.delete(id);
-    for (const event of pending ?? []) this.apply(record, event);
+    void this.follow(record, handle);
     return record;
+  }
+
+  /** Asks the engine to cancel; false when the job has already ended. */
+  cancel(record: JobRecord): Promise<boolean> {
+    return record.handle && !isTerminal(record.state) ? record.handle.cancel().catch(() => false) : Promise.resolve(false);
+  }
+
+  private async follow(record: JobRecord, handle: JobHandle): Promise<void> {
+    try {
+      for await (const event of handle.events) this.apply(record, event);
+    } catch (err) {
+      this.apply(record, { type: 'error', jobId: record.id, error: serializeError(err) });
+    }
+    // An engine that ends the stream without saying how the job ended must not leave it "running" forever.
+    if (!isTerminal(record.state)) this.apply(record, { type: 'error', jobId: record.id, error: { code: 'internal', message: "the engine ended this job's events without a result; submit it again" } });
+    record.handle = undefined;
   }
 
   get(id: string): JobRecord | undefined {
@@ -110,18 +127,6 @@ export class JobStore {
 
   stats(): { jobs: number; active: number; bytes: number } {
     return { jobs: this.jobs.size, active: this.active().length, bytes: this.totalBytes };
-  }
-
-  handle(event: JobEvent): void {
-    const record = this.jobs.get(event.jobId);
-    if (record) {
-      this.apply(record, event);
-      return;
-    }
-    const list = this.early.get(event.jobId) ?? [];
-    // Bounded: an engine that reports events for jobs this bridge never created must not grow memory.
-    if (list.length < 1000 && (list.length > 0 || this.early.size < 1000)) list.push(event);
-    this.early.set(event.jobId, list);
   }
 
   /** Replays events after `afterSeq`, then streams live ones; returns the unsubscribe function. */

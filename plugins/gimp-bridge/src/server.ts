@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CodecPool } from './codec-pool';
-import { createWorkerEngine, defaultPackPath, type Capabilities, type DeviceName, type EngineApi, type JobEvent } from './core';
+import { createWorkerEngine, defaultPackPath, type Capabilities, type DeviceName, type EngineApi } from './core';
 import { bridgeFilePath, configDir, removeBridgeFile, writeBridgeFile } from './config-file';
 import { buildEditRequest } from './decode-input';
 import { HttpError, toHttpError } from './errors';
-import { readBody, sendBytes, sendError, sendJson } from './http-util';
+import { readBody, sendError, sendJson } from './http-util';
 import { parseJsonBody, parseMultipartBody } from './job-request';
 import { JobStore, isTerminal, jobWire, type JobRecord, type WireEvent } from './job-store';
+import { sendResult } from './results';
 import { loadPack, packWire, servePackFile, type PackInfo } from './packs';
 import { PREFERENCES_OFF_HELP, PreferenceRecorder } from './preferences';
 import { allowedHostValues, checkHost, checkToken, corsHeaders, hasToken, preflightHeaders } from './security';
@@ -123,12 +124,11 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const capabilities: Capabilities = await engine.capabilities();
   const codecs = new CodecPool(o.codecWorkers);
   const store = new JobStore({ ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, maxFinished: o.maxFinishedJobs });
-  const unsubscribe = await engine.subscribe((event: JobEvent) => store.handle(event));
   const dir = options.configDir ?? configDir();
   const recorder = options.recordPreferences ? new PreferenceRecorder(options.recordPreferences) : null;
   const bridgeFile = options.writeBridgeFile === false ? null : bridgeFilePath(dir);
 
-  /** Jobs between the queue check and the engine's id (enqueue is async). */
+  /** Jobs between the queue check and their record (submit is async). */
   let reserved = 0;
   /** Job bodies being received now. */
   let uploading = 0;
@@ -230,31 +230,32 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
         : (() => {
             throw new HttpError(415, 'malformed_request', `unsupported Content-Type "${type}"; send application/json or multipart/form-data`);
           })();
-    let packDir: string | undefined;
-    if (input.params.pack !== undefined) {
-      const pack = packByName.get(input.params.pack);
-      if (!pack) throw unknownPack(input.params.pack);
-      packDir = pack.dir;
-    } else {
-      packDir = packs[0]?.dir;
-    }
-    const request = await buildEditRequest(input, o.maxPixels, packDir, (image, mask, maxPixels) => codecs.decode(image, mask, maxPixels)).catch((err: unknown) => {
+    const packDir = (name: string | undefined): string | undefined => {
+      if (name === undefined) return packs[0]?.dir;
+      const pack = packByName.get(name);
+      if (!pack) throw unknownPack(name);
+      return pack.dir;
+    };
+    const request = await buildEditRequest(input, { maxPixels: o.maxPixels, packDir, decode: (image, mask, max) => codecs.decode(image, mask, max) }).catch((err: unknown) => {
       // close() stops the codec workers under a decode in flight: that is a shutdown, not bad input.
       throw closing ? shuttingDown() : err;
     });
     if (closing) throw shuttingDown();
     // Checked and taken in one synchronous step, so concurrent submissions cannot overshoot.
     if (store.active().length + reserved >= o.maxActiveJobs) throw queueFull();
+    const { width, height } = request.image;
+    let record: JobRecord;
     reserved++;
     try {
-      const { width, height } = request.image;
-      const id = await engine.enqueue(request);
-      const record = store.create(id, input.params, input.image, width, height);
-      log(`job ${id} accepted (${input.params.mode}, ${width}x${height})`);
-      sendJson(res, 202, { id, state: record.state, position: record.position, urls: { self: `/v1/jobs/${id}`, events: `/v1/jobs/${id}/events` } }, { ...cors, Location: `/v1/jobs/${id}` });
+      record = store.create(await engine.submit(request), input.params, input.image, width, height);
     } finally {
       reserved--;
     }
+    // The engine's `queued` event (with the position) is already in the handle; one turn lets it land.
+    await new Promise((resolve) => setImmediate(resolve));
+    const id = record.id;
+    log(`job ${id} accepted (${input.params.mode}, ${width}x${height})`);
+    sendJson(res, 202, { id, state: record.state, position: record.position, urls: { self: `/v1/jobs/${id}`, events: `/v1/jobs/${id}/events` } }, { ...cors, Location: `/v1/jobs/${id}` });
   }
 
   function listJobs(_req: IncomingMessage, res: ServerResponse, _m: RegExpExecArray, _u: URL, cors: Record<string, string>): void {
@@ -275,7 +276,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
 
   async function cancelJob(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, _u: URL, cors: Record<string, string>): Promise<void> {
     const job = findJob(m[1]!);
-    const requested = isTerminal(job.state) ? false : await engine.cancel(job.id);
+    const requested = await store.cancel(job);
     sendJson(res, requested ? 202 : 200, { id: job.id, state: job.state, cancelRequested: requested }, cors);
   }
 
@@ -332,48 +333,13 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       // A host that dies (GIMP killing its plug-in on cancel) leaves no one to collect the result.
       if (cancelOnDisconnect && !isTerminal(job.state)) {
         log(`job ${job.id}: event stream closed by the client, cancelling`);
-        engine.cancel(job.id).catch(() => undefined);
+        void store.cancel(job);
       }
     });
   }
 
   async function result(_req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, url: URL, cors: Record<string, string>): Promise<void> {
-    const job = findJob(m[1]!);
-    const n = Number(m[2]);
-    const part = url.searchParams.get('part') ?? 'patch';
-    const format = url.searchParams.get('format') ?? 'png';
-    if (!['patch', 'mask', 'full'].includes(part)) throw new HttpError(400, 'invalid_argument', `part must be patch, mask or full, got "${part}"`);
-    if (!['png', 'raw'].includes(format)) throw new HttpError(400, 'invalid_argument', `format must be png or raw, got "${format}"`);
-    const candidate = job.candidates.get(n);
-    if (!candidate) {
-      if (!isTerminal(job.state)) throw new HttpError(409, 'result_not_ready', `candidate ${n} of job ${job.id} is not ready yet; wait for its "candidate" event`);
-      throw new HttpError(404, 'not_found', `job ${job.id} has no candidate ${n} (state ${job.state}); candidates: ${[...job.candidates.keys()].join(', ') || 'none'}`);
-    }
-    const headers = { ...cors, 'X-Region-X': String(candidate.region.x), 'X-Region-Y': String(candidate.region.y) };
-    if (part === 'mask') {
-      const mask = candidate.mask;
-      const dims = { 'X-Image-Width': String(mask.width), 'X-Image-Height': String(mask.height) };
-      if (format === 'raw') sendBytes(res, 'application/octet-stream', mask.data, { ...headers, ...dims });
-      else sendBytes(res, 'image/png', await codecs.encodeGrayPng(mask.width, mask.height, mask.data), { ...headers, ...dims });
-      return;
-    }
-    if (part === 'full') {
-      if (!job.summary) {
-        if (!isTerminal(job.state)) throw new HttpError(409, 'result_not_ready', `the full image of job ${job.id} needs the finished job; wait for its "finished" event`);
-        // Cancelled or failed: it will never finish, so waiting would be forever.
-        const why = job.state === 'cancelled' ? 'was cancelled' : `failed (${job.error?.code ?? 'error'})`;
-        throw new HttpError(410, 'result_gone', `job ${job.id} ${why} before it finished, so it has no full image and never will; fetch this candidate with part=patch and part=mask, or submit the job again`);
-      }
-      // Decode, compose and encode: seconds for a large canvas, so in a codec worker.
-      const full = await codecs.full(job.sourcePng, job.summary, candidate, format === 'raw' ? 'raw' : 'png');
-      const dims = { 'X-Image-Width': String(full.width), 'X-Image-Height': String(full.height), 'X-Region-X': '0', 'X-Region-Y': '0' };
-      sendBytes(res, format === 'raw' ? 'application/octet-stream' : 'image/png', full.bytes, { ...headers, ...dims });
-      return;
-    }
-    const image = candidate.patch;
-    const dims = { 'X-Image-Width': String(image.width), 'X-Image-Height': String(image.height) };
-    if (format === 'raw') sendBytes(res, 'application/octet-stream', image.data, { ...headers, ...dims });
-    else sendBytes(res, 'image/png', await codecs.encodePng(image), { ...headers, ...dims });
+    await sendResult(res, findJob(m[1]!), Number(m[2]), url.searchParams, cors, codecs);
   }
 
   function preferencesOn(): PreferenceRecorder {
@@ -472,7 +438,6 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       resolve();
     });
   }).catch(async (err: unknown) => {
-    unsubscribe();
     await codecs.close();
     if (ownsEngine) await engine.dispose();
     throw err;
@@ -492,13 +457,13 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
       closing = true;
       clearInterval(sweeper);
       const active = store.active();
-      for (const job of active) if (job.state === 'queued') await engine.cancel(job.id).catch(() => false);
+      for (const job of active) if (job.state === 'queued') await store.cancel(job);
       const running = store.active();
       if (running.length > 0) {
-        if (closeOptions.mode === 'cancel') for (const job of running) await engine.cancel(job.id).catch(() => false);
+        if (closeOptions.mode === 'cancel') for (const job of running) await store.cancel(job);
         const deadline = Date.now() + (closeOptions.mode === 'cancel' ? 5_000 : o.drainTimeoutMs);
         while (store.active().length > 0 && Date.now() < deadline) await sleep(50);
-        for (const job of store.active()) await engine.cancel(job.id).catch(() => false);
+        for (const job of store.active()) await store.cancel(job);
         const last = Date.now() + 5_000;
         while (store.active().length > 0 && Date.now() < last) await sleep(50);
       }
@@ -511,7 +476,6 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
           for (const socket of sockets) socket.destroy();
         }, 1_000).unref();
       });
-      unsubscribe();
       await codecs.close();
       if (ownsEngine) await engine.dispose();
     })();

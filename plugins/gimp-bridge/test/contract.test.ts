@@ -213,6 +213,11 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       expect(await post(server, jobBody({ steps: 0 }))).toMatchObject({ status: 400, code: 'invalid_argument' });
       expect(await post(server, jobBody({ scheduler: 'warp-drive' }))).toMatchObject({ status: 400, message: expect.stringContaining('euler-a') });
       expect(await post(server, jobBody({ colour: 'red' }))).toMatchObject({ status: 400, message: expect.stringContaining('unknown field "colour"') });
+      // Names of Object.prototype are unknown fields too, not a 500.
+      expect(await post(server, jobBody({ constructor: 'x' }))).toMatchObject({ status: 400, message: expect.stringContaining('unknown field "constructor"') });
+      // Limits are core's field table (the same for the CLI): guidance above 30 is refused before any job exists.
+      expect(await post(server, jobBody({ guidance: 40 }))).toMatchObject({ status: 400, code: 'invalid_argument', message: expect.stringContaining('guidance must be a number from 0 up to 30') });
+      expect(await post(server, jobBody({ mode: 'edit', engine: 'fill' }))).toMatchObject({ status: 422, code: 'mode_unsupported' });
       expect(await post(server, jobBody({ mask: undefined }))).toMatchObject({ status: 400, message: expect.stringContaining('needs a mask') });
       expect(await post(server, jobBody({ mask: rectMaskPng(W, H, { x: 0, y: 0, width: 0, height: 0 }).toString('base64') }))).toMatchObject({ status: 422, code: 'mask_empty' });
       expect(await post(server, jobBody({ pack: '../../etc' }))).toMatchObject({ status: 404, code: 'pack_not_found', message: expect.stringContaining('tiny-sd-diffusers') });
@@ -297,6 +302,20 @@ describe.each(IMPLS)('bridge contract with the $name', (impl) => {
       expect(evs[evs.length - 1]!.event).toBe('finished');
       const bad = await http(server.port, '/v1/jobs', { method: 'POST', headers: { ...auth, 'Content-Type': `multipart/form-data; boundary=${boundary}` }, body: body.subarray(0, 200) });
       expect(bad.status).toBe(400);
+      // Text parts are read like CLI flags, the params part as typed JSON; each field once.
+      const form = async (...parts: Buffer[]): Promise<{ status: number; json: <T>() => T }> =>
+        http(server.port, '/v1/jobs', { method: 'POST', headers: { ...auth, 'Content-Type': `multipart/form-data; boundary=${boundary}` }, body: Buffer.concat([part('image', IMAGE_PNG, true), part('mask', MASK_PNG, true), ...parts, Buffer.from(`--${boundary}--\r\n`)]) });
+      const mixed = await form(part('mode', 'erase'), part('params', JSON.stringify({ steps: 2, seed: 3 })), part('rank', 'coherence=1'), part('blend', 'none'));
+      expect(mixed.status).toBe(202);
+      const mixedId = mixed.json<{ id: string }>().id;
+      await events(server, mixedId);
+      const job = (await http(server.port, `/v1/jobs/${mixedId}`, { headers: auth })).json<{ state: string; request: Record<string, unknown> }>();
+      expect(job.state).toBe('finished');
+      expect(job.request).toMatchObject({ mode: 'erase', steps: 2, seed: 3, rank: { coherence: 1 }, blend: 'none' });
+      const twice = await form(part('mode', 'erase'), part('steps', '2'), part('params', JSON.stringify({ steps: 3 })));
+      expect([twice.status, twice.json<{ error: { message: string } }>().error.message]).toEqual([400, expect.stringContaining('"steps" is given twice')]);
+      const textInJson = await form(part('mode', 'erase'), part('params', JSON.stringify({ steps: '2' })));
+      expect([textInJson.status, textInJson.json<{ error: { code: string } }>().error.code]).toEqual([400, 'invalid_argument']);
     });
 
     it('replays past events to late subscribers and resumes after Last-Event-ID', async () => {

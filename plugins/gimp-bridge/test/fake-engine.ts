@@ -1,59 +1,34 @@
 /**
  * FAKE EngineApi for the HTTP contract tests: no models, deterministic, with controllable step
- * time. It follows the engine contract (FIFO, one job at a time, queued → started → progress →
- * candidate → finished | error | cancelled, cancel between steps, `__byteedit_crash__` fails the
- * running job with worker_crashed and the next job runs). The same suite runs against the core's
+ * time. It is core's JobQueue (the one queue every engine uses: FIFO, one job at a time, handles
+ * that replay from `queued`) with a fake runner: started → progress → candidate → finished, cancel
+ * between steps, `__byteedit_crash__` fails the running job with worker_crashed and the next job
+ * runs. submit() checks the request like the real engines. The same suite runs against the core's
  * real worker engine (contract.test.ts), so the fake cannot drift silently.
  */
-import type { Candidate, Capabilities, EditRequest, EngineApi, JobEvent, JobListener, JobSummary } from '@byteedit/core';
-
-interface FakeJob {
-  id: string;
-  request: EditRequest;
-  cancelled: boolean;
-}
+import { JobQueue, SdkError, validateRequest, type Candidate, type Capabilities, type EditRequest, type EngineApi, type JobHandle, type JobSummary, type RunningJob } from '@byteedit/core';
 
 export interface FakeEngineOptions {
   stepMs?: number;
 }
 
 export class FakeEngine implements EngineApi {
-  private readonly listeners = new Set<JobListener>();
-  private readonly queue: FakeJob[] = [];
-  private running: FakeJob | null = null;
-  private next = 1;
+  private readonly queue = new JobQueue((job) => this.run(job), { idPrefix: 'fake' });
   readonly stepMs: number;
+  /** How often submit() was called (refused requests included), and with what last. */
+  submits = 0;
+  lastRequest: EditRequest | undefined;
   disposed = false;
 
   constructor(options: FakeEngineOptions = {}) {
     this.stepMs = options.stepMs ?? 10;
   }
 
-  async enqueue(request: EditRequest): Promise<string> {
-    const job: FakeJob = { id: `fake-${this.next++}`, request, cancelled: false };
-    this.queue.push(job);
-    this.emit({ type: 'queued', jobId: job.id, position: this.queue.length + (this.running ? 1 : 0) - 1 });
-    setImmediate(() => this.pump());
-    return job.id;
-  }
-
-  async subscribe(listener: JobListener): Promise<() => void> {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  async cancel(jobId: string): Promise<boolean> {
-    const i = this.queue.findIndex((j) => j.id === jobId);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      this.emit({ type: 'cancelled', jobId });
-      return true;
-    }
-    if (this.running?.id === jobId && !this.running.cancelled) {
-      this.running.cancelled = true;
-      return true;
-    }
-    return false;
+  async submit(request: EditRequest): Promise<JobHandle> {
+    this.submits++;
+    this.lastRequest = request;
+    validateRequest(request);
+    return this.queue.submit(request);
   }
 
   async capabilities(): Promise<Capabilities> {
@@ -62,30 +37,17 @@ export class FakeEngine implements EngineApi {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    await this.queue.dispose();
   }
 
-  private emit(event: JobEvent): void {
-    for (const l of this.listeners) l(event);
-  }
-
-  private pump(): void {
-    if (this.running || this.queue.length === 0) return;
-    const job = this.queue.shift()!;
-    this.running = job;
-    void this.run(job).finally(() => {
-      this.running = null;
-      this.pump();
-    });
-  }
-
-  private async run(job: FakeJob): Promise<void> {
+  private async run(job: RunningJob): Promise<void> {
     const r = job.request;
     const k = r.candidates ?? 1;
     const steps = r.steps ?? 4;
-    this.emit({ type: 'started', jobId: job.id, device: 'cpu', candidates: k, steps });
+    job.emit({ type: 'started', device: 'cpu', candidates: k, steps });
     if (r.prompt === '__byteedit_crash__') {
       await sleep(this.stepMs);
-      this.emit({ type: 'error', jobId: job.id, error: { code: 'worker_crashed', message: 'the engine worker exited unexpectedly (fake)' } });
+      job.emit({ type: 'error', error: { code: 'worker_crashed', message: 'the engine worker exited unexpectedly (fake)' } });
       return;
     }
     const e = r.expand ?? { left: 0, top: 0, right: 0, bottom: 0 };
@@ -96,21 +58,17 @@ export class FakeEngine implements EngineApi {
     for (let c = 0; c < k; c++) {
       for (let s = 1; s <= steps; s++) {
         await sleep(this.stepMs);
-        if (job.cancelled) {
-          this.emit({ type: 'cancelled', jobId: job.id });
-          return;
-        }
-        this.emit({ type: 'progress', jobId: job.id, candidate: c, step: s, total: steps, done: c * steps + s, of: k * steps });
+        if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
+        job.emit({ type: 'progress', candidate: c, step: s, total: steps, done: c * steps + s, of: k * steps });
         // Like the core: a preview every N steps, none after the last step.
         if (r.previewEvery && s % r.previewEvery === 0 && s < steps) {
-          this.emit({ type: 'preview', jobId: job.id, candidate: c, step: s, image: { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4).fill(s * 20) } });
+          job.emit({ type: 'preview', candidate: c, step: s, image: { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4).fill(s * 20) } });
         }
       }
-      this.emit({ type: 'candidate', jobId: job.id, candidate: fakeCandidate(r, region, bounds, c, seed + c) });
+      job.emit({ type: 'candidate', candidate: fakeCandidate(r, region, bounds, c, seed + c) });
     }
-    this.emit({
+    job.emit({
       type: 'finished',
-      jobId: job.id,
       summary: {
         jobId: job.id,
         canvas,

@@ -1,11 +1,13 @@
 /**
  * openapi.yaml and the server agree: every documented operation exists (answers 401 without a
- * token, or 200 for health, never 404/405), and the documented JSON request fields are exactly the
- * ones the server accepts.
+ * token, or 200 for health, never 404/405), and the job request's properties are exactly core's
+ * generated schema (requestSchemaProperties(), from the field table) plus the transport fields.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REQUEST_FIELDS } from '../src/job-request';
+import { requestSchemaProperties } from '@byteedit/core';
+import { TRANSPORT_FIELDS } from '../src/job-request';
 import { fakeImpl, PACKAGE_DIR, type BridgeHandle } from './engines';
 import { http } from './helpers';
 
@@ -42,7 +44,14 @@ describe('openapi.yaml', () => {
     }
   });
 
-  it('lists exactly the JSON request fields the server accepts', () => {
-    expect(Object.keys(spec.components.schemas.JobRequest.properties).sort()).toEqual([...REQUEST_FIELDS].sort());
+  it("describes every request field with exactly the schema core generates from its field table", () => {
+    const { properties } = spec.components.schemas.JobRequest;
+    const generated = requestSchemaProperties();
+    expect(Object.keys(properties)).toEqual([...TRANSPORT_FIELDS, ...Object.keys(generated)]);
+    for (const [field, schema] of Object.entries(generated)) expect([field, properties[field]]).toEqual([field, schema]);
+  });
+
+  it('is what scripts/openapi.mjs writes (run it after changing the field table)', () => {
+    expect(() => execFileSync(process.execPath, [join(PACKAGE_DIR, 'scripts', 'openapi.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
   });
 });
