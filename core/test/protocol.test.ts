@@ -41,6 +41,8 @@ describe('the request parser', () => {
     expect(() => parseRequestParams({ guidance: '40' }, { form: 'text', spell: (f) => `--${REQUEST_FIELDS[f].cli}` })).toThrow('--guidance must be a number from 0 up to 30, got 40');
     expect(() => parseRequestParams({ guidance: 40 }, { form: 'typed' })).toThrow('guidance must be a number from 0 up to 30, got 40');
     expect(() => parseRequestParams({ colour: 1 }, { form: 'typed' })).toThrow(/unknown field "colour"; the request fields are mode, prompt/);
+    // Names of Object.prototype are not fields (the bridge's fuzzer once got a 500 from "constructor").
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) refuses(() => parseRequestParams(JSON.parse(`{"${key}": 1}`) as Record<string, unknown>, { form: 'typed' }));
   });
 
   it('reads margins and weights in every spelling, and the old rankWeights name', () => {

@@ -47,8 +47,9 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function startRuntimeServer(pageScript: string): Promise<StaticServer> {
-  const html = '<!doctype html><html><head><meta charset="utf-8"><title>byteedit runtime</title><script type="module" src="/runtime-page.js"></script></head><body></body></html>';
+/** `page`: another page's HTML at / (its script must be /runtime-page.js); default: an empty page. */
+export async function startRuntimeServer(pageScript: string, page?: string): Promise<StaticServer> {
+  const html = page ?? '<!doctype html><html><head><meta charset="utf-8"><title>byteedit runtime</title><script type="module" src="/runtime-page.js"></script></head><body></body></html>';
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
