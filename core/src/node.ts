@@ -3,7 +3,7 @@
  * packs from folders, plus everything from the shared index.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Engine } from './engine/engine';
 import { NodeOrtRuntime } from './runtime/ort-node';
 import { folderPackSource } from './runtime/node-pack-source';
@@ -18,30 +18,51 @@ export { createWorkerEngine, type WorkerEngineOptions } from './worker/node-clie
 export { resolvePackRef, pullPack, verifyPack, listPacks, removePack, loadCatalog } from './download/index';
 export { PreferenceWriter, readPreferences, type PreferenceWriterOptions } from './preferences/node-writer';
 
-/** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src). */
-function modelsDir(): string {
+/** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src); null in an install. */
+function modelsDir(): string | null {
   for (const up of ['../../../models', '../../models']) {
     const p = resolve(__dirname, up);
-    if (existsSync(join(p, 'fixtures'))) return p;
+    if (existsSync(join(p, 'fixtures')) && existsSync(join(p, '..', 'core', 'package.json'))) return p;
   }
-  return resolve(__dirname, '../../../models');
+  return null;
+}
+
+/** The npm package of the default pack (models/packs/byteedit-small in the repository). */
+export const DEFAULT_PACK_PACKAGE = '@byteedit/pack-byteedit-small';
+
+/** The installed default-pack package's folder, found the way Node finds any dependency. */
+function installedDefaultPack(): string | null {
+  try {
+    return dirname(require.resolve(`${DEFAULT_PACK_PACKAGE}/pack.json`));
+  } catch {
+    return null;
+  }
 }
 
 /**
- * The embedded default pack: the small pack this project trains (models/packs/byteedit-small) once
- * it is present, else the random-weight fixture pack (and pack.kind says "fixture").
- * BYTEEDIT_DEFAULT_PACK overrides it.
+ * The embedded default pack, in this order: BYTEEDIT_DEFAULT_PACK; the installed package
+ * @byteedit/pack-byteedit-small (a dependency of @byteedit/core; in the repository a workspace
+ * link to models/packs/byteedit-small); the repository's models/packs/byteedit-small; inside the
+ * repository only, the random-weight fixture pack (and pack.kind says "fixture"). Outside the
+ * repository with none of them, the package's expected place, so loading it fails with
+ * pack_not_found naming that folder.
  */
 export function defaultPackPath(): string {
   if (process.env.BYTEEDIT_DEFAULT_PACK) return resolve(process.env.BYTEEDIT_DEFAULT_PACK);
-  const trained = join(modelsDir(), 'packs', 'byteedit-small');
-  if (existsSync(join(trained, 'pack.json'))) return trained;
-  return fixturePackPath();
+  const installed = installedDefaultPack();
+  if (installed) return installed;
+  const models = modelsDir();
+  if (models) {
+    const trained = join(models, 'packs', 'byteedit-small');
+    if (existsSync(join(trained, 'pack.json'))) return trained;
+    return fixturePackPath();
+  }
+  return resolve(__dirname, '..', '..', '..', 'pack-byteedit-small');
 }
 
-/** The diffusers-layout fixture pack (random weights): tests and the bench's overhead profile. */
+/** The diffusers-layout fixture pack (random weights; in the repository only): tests and the bench's overhead profile. */
 export function fixturePackPath(): string {
-  return join(modelsDir(), 'fixtures', 'tiny-sd-diffusers');
+  return join(modelsDir() ?? resolve(__dirname, '../../../models'), 'fixtures', 'tiny-sd-diffusers');
 }
 
 export interface NodeEngineOptions {

@@ -132,13 +132,32 @@ async function edit(args: EditArgs): Promise<number> {
   }
 }
 
+/**
+ * `byteedit serve` is the bridge's CLI (@byteedit/gimp-bridge, an optional peer dependency of
+ * core): loaded at run time from wherever Node finds the package, never bundled into core.
+ */
 async function serve(argv: string[]): Promise<number> {
   let bridge: { main(argv: string[]): Promise<number> };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    bridge = require('@byteedit/gimp-bridge/dist/cli.js') as typeof bridge;
-  } catch {
-    throw new SdkError('invalid_argument', 'the bridge is not installed or not built: run `npm ci` (or `npm run build`) in the byteedit repository');
+    bridge = require('@byteedit/gimp-bridge/cli') as typeof bridge;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e?.code !== 'MODULE_NOT_FOUND') throw err;
+    // The package is there but its dist/ is not (a repository checkout before `npm run build`).
+    let installed = false;
+    try {
+      require.resolve('@byteedit/gimp-bridge/package.json');
+      installed = true;
+    } catch {
+      // not installed
+    }
+    throw new SdkError(
+      'invalid_argument',
+      installed
+        ? 'the bridge (@byteedit/gimp-bridge) is not built: run `npm run build` in the byteedit repository (npm ci does it)'
+        : 'byteedit serve needs the bridge: npm install @byteedit/gimp-bridge (an optional peer dependency of @byteedit/core)',
+    );
   }
   return bridge.main(argv);
 }

@@ -1,11 +1,12 @@
 /**
- * The pack catalog (models/catalog.json): named packs on the public model hub, each with the files
+ * The pack catalog (catalog.json next to this file, bundled into the build, so an installed
+ * @byteedit/core carries it; models/catalog.json in the repository links here): named packs on the public model hub, each with the files
  * to fetch, their sizes and sha256 where known, the license, and the pack.json to write next to them.
  * Fields we could not check are marked in `verified` (see the catalog's own notes).
  */
 import { readFileSync } from 'node:fs';
 import { SdkError } from '../util/errors';
-import bundled from '../../../models/catalog.json';
+import bundled from './catalog.json';
 
 export const CATALOG_SCHEMA = 'byteedit.catalog/1';
 
@@ -64,7 +65,7 @@ function fail(where: string, msg: string): never {
 }
 
 /** Structural checks: the downloader trusts names and paths from here, so refuse what could escape. */
-export function validateCatalog(json: unknown, where = 'models/catalog.json'): Catalog {
+export function validateCatalog(json: unknown, where = 'the bundled catalog (core/src/download/catalog.json)'): Catalog {
   const c = json as Catalog;
   if (!c || typeof c !== 'object' || c.schema !== CATALOG_SCHEMA) fail(where, `$.schema must be "${CATALOG_SCHEMA}"`);
   if (!Array.isArray(c.packs)) fail(where, '$.packs must be an array');

@@ -4,7 +4,7 @@
  * (Dawn; only where a Vulkan/Metal/D3D12 loader exists) -> cpu. CUDA and WebGPU must pass the
  * known-answer check (known-answer.ts) before any model runs on them.
  */
-import * as ort from 'onnxruntime-node';
+import type * as OrtNode from 'onnxruntime-node';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SdkError } from '../util/errors';
@@ -27,6 +27,28 @@ type NodeDevice = (typeof NODE_DEVICES)[number];
 export function nodeProviders(env: Record<string, string | undefined> = process.env): ProviderTable {
   const layout = env.BYTEEDIT_WEBGPU_LAYOUT === 'NHWC' ? 'NHWC' : 'NCHW';
   return { webgpu: { name: 'webgpu', preferredLayout: layout } };
+}
+
+/**
+ * onnxruntime-node is an optional peer dependency of @byteedit/core (browser users never need it),
+ * so it is loaded when the first Node runtime is made, not when the package is: a missing install
+ * is one clear error naming the package, not a MODULE_NOT_FOUND at require time.
+ */
+let ortNode: OrtModule | null = null;
+function loadOrtNode(): OrtModule {
+  if (ortNode) return ortNode;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ortNode = require('onnxruntime-node') as typeof OrtNode;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    // Only the package itself missing; a broken install (its native binding missing) keeps its own error.
+    if (e?.code === 'MODULE_NOT_FOUND' && (e.message ?? '').startsWith("Cannot find module 'onnxruntime-node'")) {
+      throw new SdkError('device_unavailable', 'onnxruntime-node is not installed: npm install onnxruntime-node (an optional peer dependency of @byteedit/core, needed to run the engine in Node)');
+    }
+    throw err;
+  }
+  return ortNode;
 }
 
 function bindingDir(): string | null {
@@ -102,7 +124,7 @@ export class NodeOrtRuntime implements Runtime {
   private readonly checks: DeviceChecks;
 
   constructor(options: NodeRuntimeOptions = {}) {
-    this.ort = options.ort ?? ort;
+    this.ort = options.ort ?? loadOrtNode();
     this.providers = options.providers ?? nodeProviders();
     const probes: Record<NodeDevice, () => string | null> = { cuda: cudaStatus, webgpu: () => webgpuStatus(), cpu: () => null, ...options.probes };
     this.checks = new DeviceChecks(

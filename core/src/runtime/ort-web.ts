@@ -31,6 +31,11 @@ export class WebOrtRuntime implements Runtime {
   private readonly checks: DeviceChecks;
 
   constructor(options: WebRuntimeOptions = {}) {
+    // onnxruntime-web is an optional peer dependency of @byteedit/core. Missing, a bundler fails to
+    // resolve it at build time; one that stubs missing modules (an empty object) lands here instead.
+    if (typeof (ort as Partial<typeof ort>).InferenceSession !== 'function' || !ort.env?.wasm) {
+      throw new SdkError('device_unavailable', 'onnxruntime-web is not installed: npm install onnxruntime-web (an optional peer dependency of @byteedit/core, needed to run the engine in a browser)');
+    }
     if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
     const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
     ort.env.wasm.numThreads = isolated ? (options.numThreads ?? 0) : 1;

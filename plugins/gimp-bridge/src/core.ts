@@ -23,16 +23,14 @@ export type {
   PreferenceRecord,
   RequestParams,
 } from '@byteedit/core';
-import * as core from '@byteedit/core';
-// The package's "types" entry is the runtime-neutral index; the Node-only factory is typed from
-// the Node entry (what '@byteedit/core' resolves to at run time: dist/node/index.js).
-import type * as nodeCore from '@byteedit/core/src/node';
-export const createWorkerEngine: typeof nodeCore.createWorkerEngine = (core as unknown as typeof nodeCore).createWorkerEngine;
-/** The pack the core uses when none is named (the trained small pack, else the fixture pack). */
-export const defaultPackPath: typeof nodeCore.defaultPackPath = (core as unknown as typeof nodeCore).defaultPackPath;
+import { createWorkerEngine, defaultPackPath as coreDefaultPack, PreferenceWriter } from '@byteedit/core/node';
+// The Node-only parts come from the Node entry (@byteedit/core/node); the rest is runtime-neutral.
+export { createWorkerEngine };
+/** The pack the core uses when none is named (the installed default pack, else the repository's). */
+export const defaultPackPath: typeof coreDefaultPack = coreDefaultPack;
 /** The core's local preference writer (docs/preferences.md), Node-only like the engine factory. */
-export type PreferenceWriterApi = Pick<InstanceType<typeof nodeCore.PreferenceWriter>, 'dir' | 'file' | 'write'>;
-export const createPreferenceWriter = (dir: string): PreferenceWriterApi => new (core as unknown as typeof nodeCore).PreferenceWriter(dir);
+export type PreferenceWriterApi = Pick<PreferenceWriter, 'dir' | 'file' | 'write'>;
+export const createPreferenceWriter = (dir: string): PreferenceWriterApi => new PreferenceWriter(dir);
 export {
   DEVICE_NAMES,
   FIELD_ALIASES,

@@ -3,7 +3,7 @@
  * read the selection → PNG in JavaScript → job on the bridge → progress and candidates from its
  * events → on Apply, fetch the chosen candidates' raw patch and mask and add them as layers.
  */
-import { encodeGrayPng, encodePng } from '../../../core/src/image/codecs';
+import { encodeGrayPng, encodePng } from '@byteedit/core';
 import { toBase64 } from './base64';
 import { BridgeClient, type BridgeEvent, type JobParams, type RawResult, type WireCandidate, type WireSummary } from './bridge-client';
 import { PanelError } from './errors';

@@ -3,7 +3,7 @@
  * It talks to Figma only through `FigmaApi`, the subset of the plug-in API it uses, so the tests
  * run it against a fake (test/fake-figma.ts) and code.ts passes the real `figma` global.
  */
-import { readImageSize } from '@byteedit/core/src/image/codecs';
+import { readImageSize } from '@byteedit/core';
 import { MAX_SIDE, type Margins, type Matrix2x3, type Mode, type Placement, type RawMask, type SandboxToUi, type SelectionState, type UiToSandbox } from '../shared/messages';
 import { chooseScale, isEmpty, isTranslation, unionMask, type Box } from './geometry';
 import { REFUSALS } from './refusals';

@@ -1,5 +1,5 @@
 /** Pure helpers of the sandbox adapter: export scale, transforms, mask union. No Figma globals here. */
-import { decodeImage } from '@byteedit/core/src/image/codecs';
+import { decodeImage } from '@byteedit/core';
 import { MAX_SIDE, type RawMask } from '../shared/messages';
 
 export interface Box {

@@ -1,3 +1,3 @@
 /** The UI's one seam to @byteedit/core (source, bundled by esbuild): engine client, codecs, types. */
-export { createBrowserWorkerEngine, cloneImage, decodeImage, encodePng, encodeGrayPng, composeCandidate, resizeImage, withBounds, SdkError, jobPictures, choiceExamples } from '@byteedit/core/src/browser';
-export type { Candidate, Capabilities, EditRequest, EngineApi, JobEvent, JobListener, JobSummary, Mask, RgbaImage, SerializedError, DeviceName } from '@byteedit/core/src/browser';
+export { createBrowserWorkerEngine, cloneImage, decodeImage, encodePng, encodeGrayPng, composeCandidate, resizeImage, withBounds, SdkError, jobPictures, choiceExamples } from '@byteedit/core/browser';
+export type { Candidate, Capabilities, EditRequest, EngineApi, JobEvent, JobListener, JobSummary, Mask, RgbaImage, SerializedError, DeviceName } from '@byteedit/core/browser';
