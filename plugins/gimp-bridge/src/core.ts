@@ -51,4 +51,6 @@ export {
   choiceExamples,
   jobPictures,
   PREFERENCE_HOSTS,
+  isPreferenceHost,
+  preferenceHostHint,
 } from '@byteedit/core';
