@@ -40,9 +40,9 @@ describe('byteedit edit arguments under fuzzing', () => {
           const parsed = parseEditArgs(args);
           expect(typeof parsed.image).toBe('string');
           expect(parsed.out).toMatch(/\.(png|jpe?g)$/i);
-          if (parsed.mode !== 'outpaint') expect(typeof parsed.mask).toBe('string');
-          if (parsed.steps !== undefined) expect(Number.isInteger(parsed.steps) && parsed.steps > 0).toBe(true);
-          if (parsed.seed !== undefined) expect(Number.isInteger(parsed.seed) && parsed.seed >= 0).toBe(true);
+          if (parsed.request.mode !== 'outpaint') expect(typeof parsed.mask).toBe('string');
+          if (parsed.request.steps !== undefined) expect(Number.isInteger(parsed.request.steps) && parsed.request.steps > 0).toBe(true);
+          if (parsed.request.seed !== undefined) expect(Number.isInteger(parsed.request.seed) && parsed.request.seed >= 0).toBe(true);
         } catch (err) {
           if (!(err instanceof SdkError)) throw new Error(`parseEditArgs threw ${String(err)} (not an SdkError)`);
           expect(err.code).toBe('invalid_argument');
