@@ -162,3 +162,22 @@ describe('jobs as handles on the one queue', () => {
     expect(() => q.submit(req())).toThrow('disposed');
   });
 });
+
+describe('SdkError across bundles', () => {
+  it('is recognised by instanceof whichever copy of core made it, and subclasses keep their own check', () => {
+    // A second copy of the class, as a host mixing @byteedit/core and @byteedit/core/http gets.
+    let copy!: typeof import('../src/protocol/errors');
+    jest.isolateModules(() => {
+      copy = jest.requireActual<typeof import('../src/protocol/errors')>('../src/protocol/errors');
+    });
+    expect(copy.SdkError).not.toBe(SdkError);
+    const foreign = new copy.SdkError('cancelled', 'x');
+    expect(foreign instanceof SdkError).toBe(true);
+    expect(new SdkError('internal', 'y') instanceof copy.SdkError).toBe(true);
+    expect(new Error('z') instanceof SdkError).toBe(false);
+    expect({ code: 'internal', message: 'forged' } instanceof SdkError).toBe(false);
+    class Narrow extends SdkError {}
+    expect(new Narrow('internal', 'n') instanceof Narrow).toBe(true);
+    expect(foreign instanceof Narrow).toBe(false);
+  });
+});

@@ -53,6 +53,9 @@ export interface SerializedError {
   message: string;
 }
 
+/** Marks every SdkError, whichever copy of core made it (see Symbol.hasInstance below). */
+const BRAND = Symbol.for('byteedit.SdkError');
+
 export class SdkError extends Error {
   readonly code: ErrorCode;
 
@@ -60,6 +63,17 @@ export class SdkError extends Error {
     super(message, options);
     this.name = 'SdkError';
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `err instanceof SdkError` holds for an SdkError from any bundle of core: the package's entries
+   * (`.`, `./browser`, `./http`) are separate bundles, each with its own class, and a host that
+   * mixes them must still recognise the errors. Subclasses keep the ordinary prototype check.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SdkError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
   toJSON(): SerializedError {
