@@ -71,7 +71,7 @@ export class SdkError extends Error {
    * (`.`, `./browser`, `./http`) are separate bundles, each with its own class, and a host that
    * mixes them must still recognise the errors. Subclasses keep the ordinary prototype check.
    */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (this !== SdkError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
