@@ -1,7 +1,8 @@
 /**
  * The engine contract (engine-contract.ts) against core's browser Web Worker engine in headless
- * Chromium: createBrowserWorkerEngine (core/src/browser.ts) with the built worker
- * (core/dist/browser/worker.js, onnxruntime-web on WASM) on the fixture pack served over loopback;
+ * Chromium: createBrowserWorkerEngine as built (core/dist/browser/index.js, from core/src/browser.ts
+ * by jest's globalSetup) with its worker (core/dist/browser/worker.js, onnxruntime-web on WASM) on
+ * the fixture pack served over loopback;
  * every case runs in the page through chromium-engine.ts. Pixels are compared with the in-process
  * engine on onnxruntime-node's CPU EP.
  */

@@ -1,15 +1,22 @@
 /**
  * The page half of the browser engine's contract run (chromium-engine.ts is the Node half): core's
- * createBrowserWorkerEngine (bundled from core/src/browser.ts) with the built Web Worker
- * (core/dist/browser/worker.js, onnxruntime-web's WASM backend inside), driven call by call from
- * Node. Each iteration of a handle's `events` is a real iteration here; its events go back, in the
+ * browser build as shipped (core/dist/browser/index.js, i.e. createBrowserWorkerEngine of
+ * core/src/browser.ts, loaded as built: browser.ts needs the DOM lib this tsconfig lacks) with its
+ * Web Worker (core/dist/browser/worker.js, onnxruntime-web's WASM backend inside), driven call by
+ * call from Node. Each iteration of a handle's `events` is a real iteration here; its events go back, in the
  * order this page sees them, through the exposed binding `byteeditContractEvent` with one sequence
  * number over all iterations (so the order between jobs survives the trip). Typed arrays travel as
  * base64; errors as {sdk, code, message}, where `sdk` says whether the page got a real SdkError.
  *
  * Exposed on globalThis: byteeditContract.
  */
-import { createBrowserWorkerEngine, SdkError, type EngineApi, type JobHandle } from '../../../core/src/browser';
+import type { EngineApi, JobHandle } from '../../../core/src/protocol/events';
+
+/** What the page takes from core/dist/browser/index.js. */
+interface DistCore {
+  createBrowserWorkerEngine(makeWorker: () => unknown, config: { packUrl: string; wasmPaths: string; device: string }): EngineApi;
+  SdkError: abstract new (...args: never[]) => Error;
+}
 
 declare const Worker: new (url: string, options: { type: 'module' }) => unknown;
 declare const location: { origin: string };
@@ -61,9 +68,11 @@ function fromWire(v: Wire): unknown {
   return v;
 }
 
+let core: DistCore | null = null;
+
 function wireError(e: unknown): WireError {
   const code = (e as { code?: unknown })?.code;
-  return { sdk: e instanceof SdkError, code: typeof code === 'string' ? code : undefined, message: e instanceof Error ? e.message : String(e) };
+  return { sdk: core !== null && e instanceof core.SdkError, code: typeof code === 'string' ? code : undefined, message: e instanceof Error ? e.message : String(e) };
 }
 
 async function outcome<T>(f: () => Promise<T>): Promise<Outcome<T>> {
@@ -85,9 +94,10 @@ function send(iteration: number, event: Wire | null, error?: WireError): void {
 }
 
 const api = {
-  create(config: PageEngineConfig): number {
+  async create(config: PageEngineConfig): Promise<number> {
+    core ??= (await import(`${location.origin}/core/index.js`)) as DistCore;
     const id = nextId++;
-    const engine = createBrowserWorkerEngine(() => new Worker(`${location.origin}/core/worker.js`, { type: 'module' }) as never, {
+    const engine = core.createBrowserWorkerEngine(() => new Worker(`${location.origin}/core/worker.js`, { type: 'module' }), {
       packUrl: `${location.origin}${config.pack}`,
       wasmPaths: `${location.origin}/ort/`,
       device: config.device,
