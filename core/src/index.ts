@@ -26,3 +26,4 @@ export { Engine, VERSION, validateRequest, type EngineOptions, type PackResolver
 export { runEdit, composeCandidate, type JobResult } from './engine/run';
 export { WorkerEngineClient, type WorkerHandle } from './worker/client';
 export * from './preferences/format';
+export * from './host/index';

@@ -4,7 +4,7 @@ import { createImage, decodeImage, encodePng } from '@byteedit/core';
 import { analyzeSelection, applyResult, describeSelection, prepareSource, type SourceMessage } from '../src/sandbox/adapter';
 import { chooseScale, isTranslation } from '../src/sandbox/geometry';
 import { REFUSALS } from '../src/sandbox/refusals';
-import { resultName, type Placement } from '../src/shared/messages';
+import type { CandidateLabel, Placement } from '../src/shared/messages';
 import { FakeFigma, FakeNode } from './fake-figma';
 
 /** A frame on the page holding an image rectangle at (100, 50), 200×100 units, whose image is 400×200 px. */
@@ -272,12 +272,12 @@ describe('applying a result', () => {
 
   it('adds an image-filled rectangle with the source transform and size just above the source, hides the mask and commits one undo step', async () => {
     const { figma, board, image, a, src, png } = await setup();
-    const name = resultName('edit', 'a red heart', 42);
-    const reply = await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, name });
+    const candidate: CandidateLabel = { mode: 'edit', prompt: 'a red heart', rank: 1, seed: 42 };
+    const reply = await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, candidate });
     expect(reply.type).toBe('applied');
     const idx = board.children.indexOf(image);
     const node = board.children[idx + 1]!;
-    expect(reply).toEqual({ type: 'applied', nodeId: node.id, name: 'byteedit edit “a red heart” · seed 42' });
+    expect(reply).toEqual({ type: 'applied', nodeId: node.id, name: 'edit #1 “a red heart” · seed 42' });
     expect(node.type).toBe('RECTANGLE');
     expect(node.relativeTransform).toEqual(image.relativeTransform);
     expect([node.width, node.height]).toEqual([200, 100]);
@@ -288,29 +288,31 @@ describe('applying a result', () => {
     expect(image.visible).toBe(true);
     expect(figma.undoCommits).toBe(1);
     expect(figma.currentPage.selection).toEqual([node]);
-    await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, name });
+    await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, candidate });
     expect(figma.undoCommits).toBe(2);
   });
 
   it('stays above the source when it moved in the layer list', async () => {
     const { figma, board, image, src, png } = await setup();
     board.insertChild(board.children.length, image); // moved to the top
-    await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, name: 'x' });
-    expect(board.children[board.children.length - 1]!.name).toBe('x');
+    await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, candidate: { mode: 'erase', prompt: '', rank: 2, seed: 7 } });
+    expect(board.children[board.children.length - 1]!.name).toBe('erase #2 · seed 7');
     expect(board.children[board.children.length - 2]).toBe(image);
   });
 
   it('refuses when the source was deleted, or when the image is over 4096 px', async () => {
     const { figma, image, src, png } = await setup();
-    expect(await applyResult(figma, { type: 'apply', png, width: 5000, height: 200, placement: src.placement, name: 'x' })).toEqual({ type: 'apply-failed', message: REFUSALS.tooLarge(5000, 200) });
+    expect(await applyResult(figma, { type: 'apply', png, width: 5000, height: 200, placement: src.placement, candidate: { mode: 'edit', prompt: 'x', rank: 1, seed: 1 } })).toEqual({ type: 'apply-failed', message: REFUSALS.tooLarge(5000, 200) });
     image.remove();
     const gone: Placement = src.placement;
-    expect(await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: gone, name: 'x' })).toEqual({ type: 'apply-failed', message: REFUSALS.sourceGone });
+    expect(await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: gone, candidate: { mode: 'edit', prompt: 'x', rank: 1, seed: 1 } })).toEqual({ type: 'apply-failed', message: REFUSALS.sourceGone });
     expect(figma.undoCommits).toBe(0);
   });
 
-  it('names results with mode, a shortened prompt and the seed', () => {
-    expect(resultName('erase', '', 7)).toBe('byteedit erase · seed 7');
-    expect(resultName('outpaint', `a ${'very '.repeat(20)}long prompt`, 1)).toMatch(/^byteedit outpaint “a very .{30,}…” · seed 1$/);
+  it('names results like every host: mode and rank, a shortened prompt, the seed (core\'s candidateLayerName)', async () => {
+    const { figma, board, src, png } = await setup();
+    const reply = await applyResult(figma, { type: 'apply', png, width: 400, height: 200, placement: src.placement, candidate: { mode: 'outpaint', prompt: `a ${'very '.repeat(20)}long prompt`, rank: 3, seed: 1 } });
+    expect(reply).toMatchObject({ type: 'applied', name: 'outpaint #3 “a very very very very very very…” · seed 1' });
+    expect(board.children.some((n) => n.name === 'outpaint #3 “a very very very very very very…” · seed 1')).toBe(true);
   });
 });

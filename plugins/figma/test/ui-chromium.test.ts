@@ -102,7 +102,7 @@ describe('the Figma UI in Chromium', () => {
         expect(apply.placement).toEqual(source.placement);
         expect(apply.placement.relativeTransform).toEqual(image.relativeTransform);
         expect([apply.width, apply.height]).toEqual([256, 256]);
-        expect(apply.name).toMatch(/^byteedit edit “a red heart” · seed \d+$/);
+        expect(apply.candidate).toEqual({ mode: 'edit', prompt: 'a red heart', rank: 1, seed: expect.any(Number) });
         // The applied bytes: new pixels inside the mask; byte-identical source pixels away from it
         // (the engine grows and feathers the mask for compositing: allow a 32 px band around the
         // ellipse's box, which spans 80..175 px on both axes).
@@ -124,7 +124,7 @@ describe('the Figma UI in Chromium', () => {
         // The truth: the applied image is the CLI's CPU result for the same request (the exported
         // pixels at the export scale, the shapes' mask, the base seed the cards show) and seed.
         const seeds = cards.map((c) => Number(/seed (\d+)/.exec(c.text)![1]));
-        const seed = Number(/seed (\d+)$/.exec(apply.name)![1]);
+        const seed = apply.candidate.seed;
         const reference = await cliReference({ image: src, mask: source.mask!, mode: 'edit', prompt: 'a red heart', steps: 4, candidates: 2, seed: Math.min(...seeds), pack: SMALL_PACK });
         const ref = reference.bySeed(seed);
         const d = compareRgba(cropImage(out, ref.region), ref.patch);
@@ -141,7 +141,7 @@ describe('the Figma UI in Chromium', () => {
         expect(mask.visible).toBe(false);
         expect(figma.undoCommits).toBe(1);
         await ui.send(reply);
-        await ui.frame.waitForSelector('#message >> text=/Added "byteedit edit/');
+        await ui.frame.waitForSelector('#message >> text=/Added "edit #1 “a red heart” · seed /');
         process.stdout.write(`figma UI e2e (${where}): generate→candidates ${seconds.toFixed(1)} s\n`);
       } catch (err) {
         await ui.page.screenshot({ path: join(ARTIFACTS, `figma-ui-${where}-failed.png`), fullPage: true }).catch(() => undefined);

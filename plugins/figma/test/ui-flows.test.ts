@@ -121,7 +121,8 @@ describe('the Figma UI flows in Chromium', () => {
     const apply = await ui.next('apply');
     expect([apply.width, apply.height]).toEqual([192, 128]);
     expect(apply.placement).toEqual({ sourceId: frame.id, parentId: frame.id, index: 1, relativeTransform: [[1, 0, 0], [0, 1, 0]], width: 192, height: 128, maskIds: [] });
-    expect(apply.name).toMatch(/^byteedit outpaint “sky” · seed \d+$/);
+    // The best-ranked candidate (selected by default): the sandbox names the node from these.
+    expect(apply.candidate).toEqual({ mode: 'outpaint', prompt: 'sky', rank: 1, seed: expect.any(Number) });
     const out = decodeImage(apply.png);
     const src = decodeImage(png);
     let changedSource = 0;
@@ -139,7 +140,7 @@ describe('the Figma UI flows in Chromium', () => {
     expect(alphaZero).toBe(0); // the margins are filled
     // The truth: the CLI's CPU outpaint of the same picture, margins and seed, on the same canvas.
     if (source.type !== 'source') throw new Error(source.message);
-    const seed = Number(/seed (\d+)$/.exec(apply.name)![1]);
+    const seed = apply.candidate.seed;
     const ref = (await cliReference({ image: src, mode: 'outpaint', expand: source.expand!, prompt: 'sky', steps: 4, candidates: 1, seed, pack: SMALL_PACK })).bySeed(seed);
     const d = compareRgba(cropImage(out, ref.region), ref.patch);
     process.stdout.write(`${describeDiff(`figma outpaint (bridge) vs CLI (region ${ref.region.width}x${ref.region.height})`, d)}\n`);

@@ -13,7 +13,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
+import { contextRegion, cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { cliReference, compareRgba, describeDiff, FIXTURE_PACK, type ReferenceCandidate, type ReferenceRequest } from '../../../test/reference/cpu-reference';
 import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
@@ -246,9 +246,9 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
 
   /**
    * The request the plug-in should have sent for a selection run, made here from the test's own
-   * picture and the selection GIMP reported: the selection's box grown by max(32, half its long
-   * side) and clipped to the layer (bridge_client.context_rect), the layer's pixels and the
-   * selection cropped to it. Returns the CLI's CPU result for it and the crop's image origin.
+   * picture and the selection GIMP reported: core's contextRegion of the selection's box within
+   * the layer (the rule prepare.py mirrors), the layer's pixels and the selection cropped to it.
+   * Returns the CLI's CPU result for it and the crop's image origin.
    */
   async function selectionReference(run: Run, layerOffset: [number, number], r: Omit<ReferenceRequest, 'image' | 'mask' | 'pack'>): Promise<{ bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number }; size: [number, number] }> {
     const sel = b64(run.selection!);
@@ -256,10 +256,9 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++)
         if (sel[y * W + x]! > 0) [x1, y1, x2, y2] = [Math.min(x1, x), Math.min(y1, y), Math.max(x2, x + 1), Math.max(y2, y + 1)];
-    const pad = Math.max(32, Math.floor(0.5 * Math.max(x2 - x1, y2 - y1)));
     const [ox, oy] = layerOffset;
-    const [cx1, cy1, cx2, cy2] = [Math.max(ox, x1 - pad), Math.max(oy, y1 - pad), Math.min(W, ox + W, x2 + pad), Math.min(H, oy + H, y2 + pad)];
-    const [w, h] = [cx2 - cx1, cy2 - cy1];
+    const region = contextRegion(rect(x1, y1, x2 - x1, y2 - y1), { width: W, height: H }, { within: rect(ox, oy, W, H) })!;
+    const [cx1, cy1, cx2, w, h] = [region.x, region.y, region.x + region.width, region.width, region.height];
     const mask = new Uint8Array(w * h);
     for (let y = 0; y < h; y++) mask.set(sel.subarray((cy1 + y) * W + cx1, (cy1 + y) * W + cx2), y * w);
     const image = cropImage(picture, rect(cx1 - ox, cy1 - oy, w, h));
@@ -277,7 +276,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
    * through its layer mask (the patch carries the soft edge; the mask must not blend it again).
    */
   function expectLayerIsReference(label: string, layer: LayerInfo, reference: { bySeed(seed: number): ReferenceCandidate; origin: { x: number; y: number } }, image: ImageInfo): void {
-    const seed = Number(/\(seed (\d+)\)/.exec(layer.name)![1]);
+    const seed = Number(/· seed (\d+)$/.exec(layer.name)![1]);
     const ref = reference.bySeed(seed);
     expect([layer.x, layer.y, layer.width, layer.height]).toEqual([reference.origin.x + ref.region.x, reference.origin.y + ref.region.y, ref.region.width, ref.region.height]);
     const d = compareRgba({ width: layer.width, height: layer.height, data: b64(layer.rgba) }, ref.patch);
@@ -306,16 +305,18 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(original).toEqual(before.layers[0]);
     const [best, second] = after.layers as [LayerInfo, LayerInfo];
     expect([best.visible, second.visible]).toEqual([true, false]);
-    expect(best.name).toContain('a blue ball');
+    // Core's one name format, best ranked first: `edit #1 “a blue ball” · seed N`.
+    expect(best.name).toMatch(/^edit #1 “a blue ball” · seed \d+$/);
+    expect(second.name).toMatch(/^edit #2 “a blue ball” · seed \d+$/);
     const [job] = await jobsByMode('edit');
-    // Only the context region went over the wire, not the whole picture.
-    expect(job!.request.width * job!.request.height).toBeLessThan(W * H);
+    // The region sent is core's context region (selectionReference): for this 160x120 picture,
+    // smaller than the rule's 512 px minimum side, that is all of it.
     // The truth: each layer, and the image shown with it, is the CLI's CPU result for the same
     // request (context crop) and seed.
     const reference = await selectionReference(run, [0, 0], { mode: 'edit', prompt: 'a blue ball', candidates: 2, steps: 2, seed: 5 });
     expect([job!.request.width, job!.request.height]).toEqual(reference.size);
     for (const layer of [best, second]) {
-      const c = job!.candidates.find((k) => layer.name.includes(`(seed ${k.seed})`))!;
+      const c = job!.candidates.find((k) => layer.name.endsWith(`· seed ${k.seed}`))!;
       expect([layer.width, layer.height]).toEqual([c.region.width, c.region.height]);
       const patch = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=patch&format=raw`, { headers: auth() });
       const mask = await http(bridge.port, `/v1/jobs/${job!.id}/results/${c.index}?part=mask&format=raw`, { headers: auth() });
@@ -366,7 +367,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     // The chosen picture is the kept layer's candidate: its full result, cropped around the edit.
     const chosen = decodeImage(readFileSync(join(work, 'prefs', records[0]!.chosen)));
     const job = (await jobsByMode('edit')).find((j) => (j as unknown as { request: { prompt?: string } }).request.prompt === 'a yellow kite')!;
-    const c = job.candidates.find((k) => kept.name.includes(`(seed ${k.seed})`))!;
+    const c = job.candidates.find((k) => kept.name.endsWith(`· seed ${k.seed}`))!;
     const full = decodeImage((await http(bridge.port, `/v1/jobs/${job.id}/results/${c.index}?part=full`, { headers: auth() })).body);
     const crop = preferenceCrop(job.summary.canvas, rect<CanvasSpace>(c.region.x, c.region.y, c.region.width, c.region.height));
     expect(Buffer.from(chosen.data).equals(Buffer.from(cropImage(full, crop).data))).toBe(true);
@@ -414,7 +415,7 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     const mask = b64(layer.mask);
     expect(mask[0 * layer.width + (layer.width - 1)]).toBeGreaterThan(0);
     expect(expectKeptOutsideMask(layer, original)).toBeGreaterThan(0);
-    // The whole picture is the context here (the bands are 256 px); canvas = image coordinates.
+    // Two edges grow: the whole picture is the context (core's outpaintContext); canvas = image coordinates.
     const reference = await cliReference({ image: picture, mode: 'outpaint', expand: { left: 0, top: 16, right: 32, bottom: 0 }, candidates: 1, steps: 2, seed: 3, pack: FIXTURE_PACK });
     expectLayerIsReference('expand', layer, { bySeed: (seed) => reference.bySeed(seed), origin: { x: 0, y: 0 } }, run.after);
   });

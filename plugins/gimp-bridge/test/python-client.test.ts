@@ -1,7 +1,8 @@
 /**
  * The GIMP plug-in's pure-Python half (gimp/byteedit/bridge_client.py, standard library only),
  * run with the host's python3 against the TypeScript side: same bridge-file location rules, PNGs
- * the core can decode, the context-region rules, and its HTTP client against a live bridge.
+ * the core can decode, and its HTTP client against a live bridge. The context-region, outpaint and
+ * naming rules (gimp/byteedit/prepare.py) are held to core's by host-prepare.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -56,20 +57,6 @@ print(json.dumps([base64.b64encode(bc.encode_png(5, 3, 4, rgba)).decode(), base6
     const [a, g] = (JSON.parse(out) as string[]).map((s) => decodeImage(Buffer.from(s, 'base64')));
     expect(Buffer.from(a!.data).equals(rgba)).toBe(true);
     expect(Array.from(g!.data).filter((_, i) => i % 4 === 0)).toEqual(Array.from(grey));
-  });
-
-  it('sends the selection box plus a margin, clipped to the layer, and edge bands for outpainting', () => {
-    expect(JSON.parse(py('print(json.dumps([bc.context_rect((100, 100, 140, 120), (0, 0, 1000, 800)), bc.context_rect((0, 0, 10, 10), (0, 0, 50, 50)), bc.context_rect((60, 60, 70, 70), (0, 0, 50, 50))]))'))).toEqual([
-      [68, 68, 172, 152],
-      [0, 0, 42, 42],
-      null,
-    ]);
-    expect(JSON.parse(py('print(json.dumps([bc.outpaint_rect(1000, 800, (0, 0, 100, 0)), bc.outpaint_rect(1000, 800, (50, 0, 0, 300)), bc.outpaint_rect(1000, 800, (0, 0, 0, 300)), bc.outpaint_rect(100, 80, (0, 0, 0, 0))]))'))).toEqual([
-      [744, 0, 1000, 800],
-      [0, 0, 1000, 800],
-      [0, 200, 1000, 800],
-      null,
-    ]);
   });
 
   it('tags candidate layers with their job and index, and ignores parasites that are not its own', () => {

@@ -8,10 +8,10 @@ import { toBase64 } from './base64';
 import { BridgeClient, type BridgeEvent, type JobParams, type RawResult, type WireCandidate, type WireSummary } from './bridge-client';
 import { PanelError } from './errors';
 import { box, type Box, type ContextSpace, type DocSpace } from './geometry';
-import { applyLayers, readSelectionRegion, readWholeDocument, type ApplyResult, type PixelSource } from './photoshop-adapter';
+import { applyLayers, layerName, readOutpaintRegion, readSelectionRegion, type ApplyResult, type PixelSource } from './photoshop-adapter';
 import type { PhotoshopSubset } from './ps-api';
 
-export type PanelMode = 'edit' | 'erase' | 'expand';
+export type PanelMode = 'edit' | 'erase' | 'outpaint';
 
 export interface Margins {
   left: number;
@@ -27,7 +27,7 @@ export interface GenerateOptions {
   seed?: number;
   steps?: number;
   source?: PixelSource;
-  /** Expand only: how many pixels to add on each side. */
+  /** Outpaint only: how many pixels to add on each side. */
   expand?: Margins;
   onProgress?: (fraction: number, text: string) => void;
   onCandidate?: (candidate: WireCandidate) => void;
@@ -78,14 +78,14 @@ export class EditSession {
     this.patches.clear();
     progress(0, 'Checking the bridge…');
     await this.bridge.health();
-    if (options.mode === 'expand') {
+    if (options.mode === 'outpaint') {
       const m = options.expand;
       if (!m || m.left + m.top + m.right + m.bottom <= 0 || [m.left, m.top, m.right, m.bottom].some((v) => !Number.isInteger(v) || v < 0 || v > 8192)) {
-        throw new PanelError('invalid_input', 'Expand needs how many pixels to add: enter whole numbers from 0 to 8192 for left, top, right and bottom (at least one above 0).');
+        throw new PanelError('invalid_input', 'Outpaint needs how many pixels to add: enter whole numbers from 0 to 8192 for left, top, right and bottom (at least one above 0).');
       }
     }
     progress(0, 'Reading the selection…');
-    const read = options.mode === 'expand' ? await readWholeDocument(this.ps, { source: options.source }) : await readSelectionRegion(this.ps, { source: options.source });
+    const read = options.mode === 'outpaint' ? await readOutpaintRegion(this.ps, options.expand!, { source: options.source }) : await readSelectionRegion(this.ps, { source: options.source });
     await breathe();
     progress(0, 'Encoding…');
     const image = toBase64(encodePng(read.image));
@@ -96,9 +96,9 @@ export class EditSession {
     const params: JobParams = {
       image,
       mask,
-      mode: options.mode === 'expand' ? 'outpaint' : options.mode,
+      mode: options.mode,
       prompt: prompt || undefined,
-      expand: options.mode === 'expand' ? options.expand : undefined,
+      expand: options.mode === 'outpaint' ? options.expand : undefined,
       candidates: options.candidates,
       seed: options.seed,
       steps: options.steps,
@@ -134,7 +134,7 @@ export class EditSession {
       prompt,
       documentID: read.documentID,
       context: read.context,
-      expand: options.mode === 'expand' ? options.expand : undefined,
+      expand: options.mode === 'outpaint' ? options.expand : undefined,
       summary: terminal.summary,
       candidates: order.map((i) => byIndex.get(i)).filter((c): c is WireCandidate => c !== undefined),
     };
@@ -183,7 +183,7 @@ export class EditSession {
         throw new PanelError('bridge_error', `Candidate ${index}'s patch and mask disagree on its region; generate again.`);
       }
       layers.push({
-        name: layerName(generation.mode, generation.prompt, c.seed),
+        name: layerName(generation.mode, generation.prompt, generation.candidates.indexOf(c) + 1, c.seed),
         region: box<ContextSpace>(patch.x, patch.y, patch.x + patch.width, patch.y + patch.height),
         patch: patch.data,
         mask: mask.data,
@@ -211,11 +211,6 @@ export class EditSession {
       return { recorded: 0, message: err instanceof Error ? err.message : String(err) };
     }
   }
-}
-
-export function layerName(mode: PanelMode, prompt: string, seed: number): string {
-  const p = prompt.length > 40 ? `${prompt.slice(0, 39)}…` : prompt;
-  return p ? `byteedit ${mode}: "${p}" (seed ${seed})` : `byteedit ${mode} (seed ${seed})`;
 }
 
 export function historyName(mode: PanelMode, count: number): string {

@@ -104,12 +104,12 @@ async function generate(): Promise<void> {
   showMessage('');
   setBusy(true);
   try {
-    const mode = pickerValue('mode', ['edit', 'erase', 'expand']) as PanelMode;
+    const mode = pickerValue('mode', ['edit', 'erase', 'outpaint']) as PanelMode;
     const candidates = intField('candidates') ?? 1;
     const seed = intField('seed');
     if (!Number.isInteger(candidates) || candidates < 1 || candidates > 16) throw new PanelError('invalid_input', 'Candidates must be a whole number from 1 to 16.');
     if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new PanelError('invalid_input', 'Seed must be a whole number of 0 or more, or empty for a random one.');
-    const expand = mode === 'expand' ? { left: intField('expand-left') ?? 0, top: intField('expand-top') ?? 0, right: intField('expand-right') ?? 0, bottom: intField('expand-bottom') ?? 0 } : undefined;
+    const expand = mode === 'outpaint' ? { left: intField('expand-left') ?? 0, top: intField('expand-top') ?? 0, right: intField('expand-right') ?? 0, bottom: intField('expand-bottom') ?? 0 } : undefined;
     generation = await session.generate({
       mode,
       prompt: $('prompt').value,
@@ -208,6 +208,6 @@ on('record-preferences', 'change', () => {
   localStorage.setItem(STORE_RECORD, record.checked === true ? '1' : '0');
 });
 on('mode', 'change', () => {
-  $('expand-margins').hidden = pickerValue('mode', ['edit', 'erase', 'expand']) !== 'expand';
+  $('expand-margins').hidden = pickerValue('mode', ['edit', 'erase', 'outpaint']) !== 'outpaint';
 });
 void connect();

@@ -4,7 +4,8 @@
  * layer masks inside one modal scope and one history state. Originals are never written: every
  * write targets a layer created here. Works on any `PhotoshopSubset` (the real module or the fake).
  */
-import { box, contextRegion, heightOf, nonZeroBounds, widthOf, type Box, type ContextOptions, type ContextSpace, type DocSpace } from './geometry';
+import { candidateLayerName, documentOffset, hardLayerMask, type EdgeMargins } from '@byteedit/core';
+import { box, contextRegion, heightOf, nonZeroBounds, outpaintRegion, widthOf, type Box, type ContextOptions, type ContextSpace, type DocSpace } from './geometry';
 import { PanelError } from './errors';
 import { BIT_DEPTH_8, DOCUMENT_MODE_RGB, type PhotoshopSubset, type PsBounds, type PsDocument, type PsImageData, type PsImaging } from './ps-api';
 
@@ -55,20 +56,31 @@ export async function readSelectionRegion(ps: PhotoshopSubset, options: ReadOpti
   }, { commandName: 'byteedit: read selection' });
 }
 
-/** Reads the whole document (outpaint: the canvas grows around all of it). */
-export async function readWholeDocument(ps: PhotoshopSubset, options: ReadOptions = {}): Promise<RegionRead> {
+/**
+ * Reads what an outpaint by `margins` needs (core's rule): a band of the document along the one
+ * edge that grows, or the whole document when several grow. The request's margins are `margins`.
+ */
+export async function readOutpaintRegion(ps: PhotoshopSubset, margins: EdgeMargins, options: ReadOptions = {}): Promise<RegionRead> {
   const doc = usableDocument(ps);
-  const context = box<DocSpace>(0, 0, doc.width, doc.height);
-  if (doc.width * doc.height > MAX_REQUEST_PIXELS) {
-    throw new PanelError('region_too_large', `Expand sends the whole image, and this one is ${doc.width}x${doc.height}; the bridge takes up to 16 MP. Work on a downsized copy (Image > Image Size), then scale the result up.`);
+  const out = outpaintRegion(doc.width, doc.height, margins);
+  if (!out) throw new PanelError('invalid_input', 'Outpaint needs how many pixels to add: at least one of left, top, right and bottom above 0.');
+  if (out.canvas.width * out.canvas.height > MAX_REQUEST_PIXELS) {
+    const what = sameBox(out.context, box(0, 0, doc.width, doc.height)) ? `the whole image (${doc.width}x${doc.height})` : `a ${widthOf(out.context)}x${heightOf(out.context)} band of the image`;
+    throw new PanelError('region_too_large', `Outpaint sends ${what} and grows it to ${out.canvas.width}x${out.canvas.height}; the bridge takes up to 16 MP. Outpaint one edge at a time, use smaller margins, or work on a downsized copy (Image > Image Size), then scale the result up.`);
   }
+  return readRegion(ps, doc, out.context, options);
+}
+
+function readRegion(ps: PhotoshopSubset, doc: PsDocument, context: Box<DocSpace>, options: ReadOptions): Promise<RegionRead> {
   return ps.core.executeAsModal(async () => {
     const image = await readPixels(ps.imaging, doc, context, options.source ?? 'document');
     return { documentID: doc.id, documentTitle: doc.title, context, selection: null, image, mask: null };
   }, { commandName: 'byteedit: read image' });
 }
 
-const NO_SELECTION = 'Make a selection first (for example with the Lasso or Object Selection tool) around what to edit or erase; for Expand, no selection is needed.';
+const sameBox = (a: Box<string>, b: Box<string>): boolean => a.left === b.left && a.top === b.top && a.right === b.right && a.bottom === b.bottom;
+
+const NO_SELECTION = 'Make a selection first (for example with the Lasso or Object Selection tool) around what to edit or erase; for Outpaint, no selection is needed.';
 
 async function readSelection(imaging: PsImaging, doc: PsDocument, contextOptions: ContextOptions | undefined): Promise<{ selection: Box<DocSpace>; context: Box<DocSpace>; mask: { width: number; height: number; data: Uint8Array } }> {
   let selection: Box<DocSpace>;
@@ -95,7 +107,7 @@ async function readSelection(imaging: PsImaging, doc: PsDocument, contextOptions
   }
   const clamped = box<DocSpace>(Math.max(0, selection.left), Math.max(0, selection.top), Math.min(doc.width, selection.right), Math.min(doc.height, selection.bottom));
   if (widthOf(clamped) <= 0 || heightOf(clamped) <= 0) throw new PanelError('no_selection', `The selection lies outside the canvas. ${NO_SELECTION}`);
-  const context = contextRegion(clamped, doc.width, doc.height, contextOptions);
+  const context = contextRegion(clamped, doc.width, doc.height, contextOptions)!;
   if (widthOf(context) * heightOf(context) > MAX_REQUEST_PIXELS) {
     throw new PanelError('region_too_large', `The selection is ${widthOf(clamped)}x${heightOf(clamped)} pixels; the bridge takes up to 16 MP. Select a smaller area, or work on a downsized copy.`);
   }
@@ -194,17 +206,21 @@ export interface LayerToAdd {
 }
 
 /**
- * The layer mask for a candidate: its compositing mask made hard, 255 wherever it is > 0 and 0
- * elsewhere. The patch is already "generated content composited through the compositing mask":
- * where the mask is 0 it is the source, byte for byte, and the soft edge is blended in it. Using
- * the soft mask as the layer mask would blend that edge with the source a second time
- * (source·(1−m) + patch·m); with the hard mask the document shows the patch exactly, i.e. what
- * the CLI writes for the same request, and designers still get a mask to paint on (it marks the
- * pixels the edit may change; painting it black gives the source back). A mask rather than none,
- * so refining the result needs no extra step.
+ * The layer mask for a candidate: core's hardLayerMask, its compositing mask made hard (255
+ * wherever it is > 0). The patch already carries the soft edge; the soft mask as the layer mask
+ * would blend it with the source a second time (source·(1−m) + patch·m). With the hard mask the
+ * document shows the patch exactly, what the CLI writes, and designers still get a mask to paint
+ * on (black gives the source back).
  */
-export function layerMaskOf(compositing: Uint8Array): Uint8Array {
-  return compositing.map((v) => (v > 0 ? 255 : 0));
+export const layerMaskOf = hardLayerMask;
+
+/**
+ * A candidate layer's name, core's one format for every host: `edit #2 “a red heart” · seed 43`
+ * (mode and number first, so a narrow Layers panel still tells a run's candidates apart).
+ * `rank` is the candidate's place in the panel's list, 1 = best.
+ */
+export function layerName(mode: 'edit' | 'erase' | 'outpaint', prompt: string, rank: number, seed: number): string {
+  return candidateLayerName({ mode, prompt, index: rank, seed });
 }
 
 export interface ApplyPlan {
@@ -227,9 +243,8 @@ export interface ApplyResult {
 
 /** Document position of a job-canvas point, after the canvas grew by `expand` (left/top shift it). */
 export function toDocument(plan: Pick<ApplyPlan, 'context' | 'sourceOffset' | 'expand'>, x: number, y: number): { left: number; top: number } {
-  const shiftX = plan.expand?.left ?? 0;
-  const shiftY = plan.expand?.top ?? 0;
-  return { left: plan.context.left + x - plan.sourceOffset.x + shiftX, top: plan.context.top + y - plan.sourceOffset.y + shiftY };
+  const at = documentOffset({ x: plan.context.left, y: plan.context.top }, plan.sourceOffset, plan.expand, { x, y });
+  return { left: at.x, top: at.y };
 }
 
 /**

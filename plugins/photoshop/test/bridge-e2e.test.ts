@@ -69,8 +69,8 @@ const hardened = (mask: Uint8Array): Buffer => Buffer.from(mask.map((v) => (v > 
 
 function documentWithSelection(): { ps: FakePhotoshop; doc: ReturnType<FakePhotoshop['openDocument']> } {
   const ps = new FakePhotoshop();
-  const doc = ps.openDocument({ width: 160, height: 120 });
-  doc.selectRect({ left: 70, top: 40, right: 102, bottom: 72 }, 3);
+  const doc = ps.openDocument({ width: 640, height: 540 });
+  doc.selectRect({ left: 300, top: 250, right: 332, bottom: 282 }, 3);
   return { ps, doc };
 }
 
@@ -82,10 +82,10 @@ it('edits a selection: only the context region goes to the bridge, candidates co
   const fractions: number[] = [];
   const generation = await session.generate({ mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 11, steps: 2, onProgress: (f) => fractions.push(f) });
 
-  // Pad 32 around a 32x32 selection: context 38..134 x 8..104.
-  expect(generation.context).toEqual({ left: 38, top: 8, right: 134, bottom: 104 });
+  // Core's rule: pad 32 around the 32x32 selection, each side grown to 512 around it.
+  expect(generation.context).toEqual({ left: 60, top: 10, right: 572, bottom: 522 });
   const job = (await (await fetch(`${server.url}/v1/jobs/${generation.jobId}`, { headers: { Authorization: `Bearer ${server.token}` } })).json()) as { request: { width: number; height: number; mode: string } };
-  expect(job.request).toMatchObject({ width: 96, height: 96, mode: 'edit' });
+  expect(job.request).toMatchObject({ width: 512, height: 512, mode: 'edit' });
   expect(generation.candidates.map((c) => c.seed).sort()).toEqual([11, 12]);
   expect(fractions.some((f) => f > 0 && f < 1)).toBe(true);
   expect(fractions[fractions.length - 1]).toBe(1);
@@ -108,8 +108,8 @@ it('edits a selection: only the context region goes to the bridge, candidates co
   for (const [i, index] of indices.entries()) {
     const c = generation.candidates[i]!;
     const layer = doc.layers[i + 1]!;
-    expect(layer.name).toBe(`byteedit edit: "a red ball" (seed ${c.seed})`);
-    const at = { left: 38 + c.region.x, top: 8 + c.region.y };
+    expect(layer.name).toBe(`edit #${i + 1} “a red ball” · seed ${c.seed}`);
+    const at = { left: 60 + c.region.x, top: 10 + c.region.y };
     expect(applied.offsets[i]).toEqual(at);
     const bounds = { left: at.left, top: at.top, right: at.left + c.region.width, bottom: at.top + c.region.height };
     const patch = await client.result(generation.jobId, index, 'patch');
@@ -125,11 +125,14 @@ it('edits a selection: only the context region goes to the bridge, candidates co
     expectSameAsReference(`photoshop edit seed ${c.seed} composite vs CLI`, compareRgba(shown(doc, layer, bounds), ref.patch));
     expect(Buffer.from(crop(layer.mask!, doc.width, bounds, 1))).toEqual(hardened(mask.data));
     // The compositing mask covers the selection's centre and nothing far outside the context.
-    expect(layer.mask![56 * doc.width + 86]).toBeGreaterThan(0);
-    expect(bounds.left).toBeGreaterThanOrEqual(38);
-    expect(bounds.bottom).toBeLessThanOrEqual(104);
+    expect(layer.mask![266 * doc.width + 316]).toBeGreaterThan(0);
+    expect(bounds.left).toBeGreaterThanOrEqual(60);
+    expect(bounds.bottom).toBeLessThanOrEqual(522);
   }
-  expect(Buffer.from(doc.layers[0]!.pixels)).toEqual(Buffer.from(background));
+  // Buffer.equals, not toEqual: jest's deep equality over the 1.4 MB document blocks the event
+  // loop for seconds, and the next test's first request then meets a kept-alive socket the bridge
+  // is closing (ECONNRESET).
+  expect(Buffer.from(doc.layers[0]!.pixels).equals(Buffer.from(background))).toBe(true);
 });
 
 it('erases without a prompt, following progress by polling when the stream cannot be read', async () => {
@@ -139,30 +142,30 @@ it('erases without a prompt, following progress by polling when the stream canno
   const generation = await session.generate({ mode: 'erase', candidates: 1, seed: 3, steps: 2 });
   expect(generation.candidates).toHaveLength(1);
   await session.apply(generation, [generation.candidates[0]!.index]);
-  expect(doc.layers.map((l) => l.name)).toEqual(['Background', 'byteedit erase (seed 3)']);
+  expect(doc.layers.map((l) => l.name)).toEqual(['Background', 'erase #1 · seed 3']);
   expect(doc.history).toEqual(['byteedit erase']);
 });
 
-it('expands the canvas and places the new content on the grown canvas', async () => {
+it('outpaints: grows the canvas and places the new content on it', async () => {
   const ps = new FakePhotoshop();
   const doc = ps.openDocument({ width: 64, height: 48 });
   const before = doc.composite();
   const session = new EditSession(ps, client);
-  const generation = await session.generate({ mode: 'expand', expand: { left: 0, top: 0, right: 16, bottom: 0 }, candidates: 1, seed: 5, steps: 2 });
+  const generation = await session.generate({ mode: 'outpaint', expand: { left: 0, top: 0, right: 16, bottom: 0 }, candidates: 1, seed: 5, steps: 2 });
   expect(generation.summary.canvas).toEqual({ width: 80, height: 48 });
   const c = generation.candidates[0]!;
   const applied = await session.apply(generation, [c.index]);
   expect([doc.width, doc.height]).toEqual([80, 48]);
   expect(applied.offsets[0]).toEqual({ left: c.region.x, top: c.region.y });
   expect(Buffer.from(crop(doc.layers[0]!.pixels, 80, { left: 0, top: 0, right: 64, bottom: 48 }, 4))).toEqual(Buffer.from(before));
-  expect(doc.history).toEqual(['byteedit expand']);
+  expect(doc.history).toEqual(['byteedit outpaint']);
   // The truth: the new layer holds the CLI's outpaint of the whole document, at the same place.
   const reference = await cliReference({ image: createImage(64, 48, before), mode: 'outpaint', expand: { left: 0, top: 0, right: 16, bottom: 0 }, candidates: 1, seed: 5, steps: 2, pack: FIXTURE_PACK });
   const ref = reference.bySeed(c.seed);
   expect(ref.region).toEqual(c.region);
   const bounds = { left: c.region.x, top: c.region.y, right: c.region.x + c.region.width, bottom: c.region.y + c.region.height };
-  expectSameAsReference('photoshop expand vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, 80, bounds, 4) }, ref.patch));
-  expectSameAsReference('photoshop expand composite vs CLI', compareRgba(shown(doc, doc.layers[1]!, bounds), ref.patch));
+  expectSameAsReference('photoshop outpaint vs CLI', compareRgba({ width: c.region.width, height: c.region.height, data: crop(doc.layers[1]!.pixels, 80, bounds, 4) }, ref.patch));
+  expectSameAsReference('photoshop outpaint composite vs CLI', compareRgba(shown(doc, doc.layers[1]!, bounds), ref.patch));
 });
 
 it('cancels a running job', async () => {
@@ -210,8 +213,9 @@ it('works with the small default pack (the bridge started without --pack)', asyn
     const generation = await session.generate({ mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4 });
     const c = generation.candidates[0]!;
     const applied = await session.apply(generation, [c.index]);
-    expect(applied.offsets[0]).toEqual({ left: 38 + c.region.x, top: 8 + c.region.y });
-    const bounds = { left: 38 + c.region.x, top: 8 + c.region.y, right: 38 + c.region.x + c.region.width, bottom: 8 + c.region.y + c.region.height };
+    const { left, top } = generation.context;
+    expect(applied.offsets[0]).toEqual({ left: left + c.region.x, top: top + c.region.y });
+    const bounds = { left: left + c.region.x, top: top + c.region.y, right: left + c.region.x + c.region.width, bottom: top + c.region.y + c.region.height };
     expect(Buffer.from(crop(doc.layers[1]!.pixels, doc.width, bounds, 4))).toEqual(Buffer.from((await new BridgeClient({ url: defaultServer.url, token: defaultServer.token }).result(generation.jobId, c.index, 'patch')).data));
     const reference = await contextRequest(doc, before, generation.context, { mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4, pack: SMALL_PACK });
     const ref = reference.bySeed(c.seed);
@@ -223,10 +227,10 @@ it('works with the small default pack (the bridge started without --pack)', asyn
   }
 });
 
-it('refuses expand without margins before reading any pixels', async () => {
+it('refuses outpaint without margins before reading any pixels', async () => {
   const ps = new FakePhotoshop();
   ps.openDocument({ width: 64, height: 48 });
-  const err = await new EditSession(ps, client).generate({ mode: 'expand', expand: { left: 0, top: 0, right: 0, bottom: 0 } }).catch((e: unknown) => e);
+  const err = await new EditSession(ps, client).generate({ mode: 'outpaint', expand: { left: 0, top: 0, right: 0, bottom: 0 } }).catch((e: unknown) => e);
   expect(isPanelError(err, 'invalid_input')).toBe(true);
   expect(ps.callsOf('getPixels')).toHaveLength(0);
 });

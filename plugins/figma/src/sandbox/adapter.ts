@@ -3,7 +3,7 @@
  * It talks to Figma only through `FigmaApi`, the subset of the plug-in API it uses, so the tests
  * run it against a fake (test/fake-figma.ts) and code.ts passes the real `figma` global.
  */
-import { readImageSize } from '@byteedit/core';
+import { candidateLayerName, readImageSize } from '@byteedit/core';
 import { MAX_SIDE, type Margins, type Matrix2x3, type Mode, type Placement, type RawMask, type SandboxToUi, type SelectionState, type UiToSandbox } from '../shared/messages';
 import { chooseScale, isEmpty, isTranslation, unionMask, type Box } from './geometry';
 import { REFUSALS } from './refusals';
@@ -180,7 +180,8 @@ type ApplyMessage = Extract<UiToSandbox, { type: 'apply' }>;
 
 /**
  * Writes one result: a new rectangle with an IMAGE fill, the source's transform and size, just
- * above the source; mask shapes hidden; one undo step (commitUndo) per apply.
+ * above the source, named like every host names a candidate (core's candidateLayerName); mask
+ * shapes hidden; one undo step (commitUndo) per apply.
  */
 export async function applyResult(figma: FigmaApi, msg: ApplyMessage): Promise<Extract<SandboxToUi, { type: 'applied' | 'apply-failed' }>> {
   if (msg.width > MAX_SIDE || msg.height > MAX_SIDE) return { type: 'apply-failed', message: REFUSALS.tooLarge(msg.width, msg.height) };
@@ -194,7 +195,7 @@ export async function applyResult(figma: FigmaApi, msg: ApplyMessage): Promise<E
   const index = source.id === parent.id ? Math.min(p.index, parent.children.length) : childIndex(source) + 1;
   const image = figma.createImage(msg.png);
   const rect = figma.createRectangle();
-  rect.name = msg.name;
+  rect.name = candidateLayerName({ mode: msg.candidate.mode, prompt: msg.candidate.prompt, index: msg.candidate.rank, seed: msg.candidate.seed });
   (parent as ChildrenMixin).insertChild(index, rect);
   rect.resize(p.width, p.height);
   rect.relativeTransform = p.relativeTransform;

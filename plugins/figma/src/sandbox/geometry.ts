@@ -1,5 +1,5 @@
 /** Pure helpers of the sandbox adapter: export scale, transforms, mask union. No Figma globals here. */
-import { decodeImage } from '@byteedit/core';
+import { decodeImage, maskBounds } from '@byteedit/core';
 import { MAX_SIDE, type RawMask } from '../shared/messages';
 
 export interface Box {
@@ -52,5 +52,5 @@ export function unionMask(width: number, height: number, image: Box, scale: numb
 }
 
 export function isEmpty(mask: RawMask): boolean {
-  return !mask.data.some((v) => v > 0);
+  return maskBounds(mask.width, mask.height, mask.data) === null;
 }

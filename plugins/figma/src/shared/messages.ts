@@ -96,16 +96,21 @@ export type SandboxToUi =
 export type UiToSandbox =
   | { type: 'ready' }
   | { type: 'prepare'; requestId: number; mode: Mode }
-  | { type: 'apply'; png: Uint8Array; width: number; height: number; placement: Placement; name: string }
+  | { type: 'apply'; png: Uint8Array; width: number; height: number; placement: Placement; candidate: CandidateLabel }
   | { type: 'save-settings'; settings: Settings }
   | { type: 'notify'; message: string };
 
 /** Figma's createImage limit. */
 export const MAX_SIDE = 4096;
 
-/** The result layer's name: mode, prompt and seed, so the layers panel tells candidates apart. */
-export function resultName(mode: Mode, prompt: string, seed: number): string {
-  const p = prompt.trim().replace(/\s+/g, ' ');
-  const short = p.length > 40 ? `${p.slice(0, 39)}…` : p;
-  return `byteedit ${mode}${short ? ` “${short}”` : ''} · seed ${seed}`;
+/**
+ * What the applied node is named from: the sandbox names it with core's candidateLayerName, the
+ * one format of every host (`edit #2 “a red heart” · seed 43`).
+ */
+export interface CandidateLabel {
+  mode: Mode;
+  prompt: string;
+  /** The candidate's place in the UI's list, 1 = best ranked. */
+  rank: number;
+  seed: number;
 }

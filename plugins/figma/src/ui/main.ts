@@ -3,7 +3,7 @@
  * apply/discard. Talks to the sandbox by postMessage ({pluginMessage}) and to an EngineApi
  * (Web Worker in this iframe, or the bridge).
  */
-import { DEFAULT_SETTINGS, resultName, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
+import { DEFAULT_SETTINGS, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
 import { BridgeClient } from './bridge-client';
 import { cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
@@ -294,7 +294,7 @@ function apply(): void {
   if (!c) return;
   const image = composeCandidate(job.image, job.summary, c);
   const png = encodePng(image);
-  send({ type: 'apply', png, width: image.width, height: image.height, placement: job.source.placement, name: resultName(job.source.mode, job.prompt, c.seed) });
+  send({ type: 'apply', png, width: image.width, height: image.height, placement: job.source.placement, candidate: { mode: job.source.mode, prompt: job.prompt, rank: job.summary.ranking.indexOf(c.index) + 1 || 1, seed: c.seed } });
   el.preferenceStatus.textContent = '';
   if (el.recordPreferences.checked && job.id && job.where) {
     const applied = { id: job.id, where: job.where, image: job.image, mode: job.source.mode, prompt: job.prompt, summary: job.summary, candidates: job.candidates };

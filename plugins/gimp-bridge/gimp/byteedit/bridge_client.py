@@ -104,36 +104,6 @@ def parse_candidate_tag(data):
     return info
 
 
-def context_rect(selection, limits, min_pad=32, pad_fraction=0.5):
-    """The region sent to the bridge: the selection's box grown by a margin, clipped to `limits`.
-
-    Rectangles are (x1, y1, x2, y2), exclusive ends. None when the selection misses `limits`.
-    """
-    x1, y1, x2, y2 = selection
-    lx1, ly1, lx2, ly2 = limits
-    if x2 <= lx1 or y2 <= ly1 or x1 >= lx2 or y1 >= ly2:
-        return None
-    pad = max(min_pad, int(pad_fraction * max(x2 - x1, y2 - y1)))
-    return (max(lx1, x1 - pad), max(ly1, y1 - pad), min(lx2, x2 + pad), min(ly2, y2 + pad))
-
-
-def outpaint_rect(width, height, margins, min_band=256):
-    """For outpainting, only bands along the edges that grow are context: their bounding box."""
-    left, top, right, bottom = margins
-    boxes = []
-    if left:
-        boxes.append((0, 0, min(width, max(min_band, 2 * left)), height))
-    if right:
-        boxes.append((max(0, width - max(min_band, 2 * right)), 0, width, height))
-    if top:
-        boxes.append((0, 0, width, min(height, max(min_band, 2 * top))))
-    if bottom:
-        boxes.append((0, max(0, height - max(min_band, 2 * bottom)), width, height))
-    if not boxes:
-        return None
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
 class Bridge:
     def __init__(self, info, timeout=30.0):
         self.host = "127.0.0.1"

@@ -6,7 +6,8 @@ local byteedit bridge (`npx byteedit serve`), shows progress, and inserts every 
 layer with a (hard) layer mask at the right offset, all in one undo group. Original layers are never
 painted on. Filters > Generative > Keep Candidate... removes the other candidates of that run and,
 when the user ticks it (off by default), asks the bridge to record the choice locally
-(docs/preferences.md). Standard library only; the bridge protocol lives in bridge_client.py.
+(docs/preferences.md). Standard library only; the bridge protocol lives in bridge_client.py, and
+the rules shared with the other hosts (context region, outpaint bands, layer names) in prepare.py.
 """
 import os
 import sys
@@ -19,6 +20,7 @@ from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_client  # noqa: E402
+import prepare  # noqa: E402
 from bridge_client import Bridge, BridgeError  # noqa: E402
 
 PROC_EDIT = "python-fu-byteedit-edit-selection"
@@ -27,8 +29,6 @@ PROC_EXPAND = "python-fu-byteedit-expand-canvas"
 PROC_KEEP = "python-fu-byteedit-keep-candidate"
 RGBA = "R'G'B'A u8"
 GREY = "Y u8"
-# 0 stays 0, anything else becomes 255 (bytes.translate table).
-HARD = bytes([0] + [255] * 255)
 
 
 def fail(procedure, message):
@@ -69,15 +69,14 @@ def prepare_selection_job(image, drawable, mode, params):
     _, non_empty, x1, y1, x2, y2 = Gimp.Selection.bounds(image)
     if not non_empty:
         raise BridgeError("invalid_argument", "Nothing is selected. Select the area to %s (any selection tool; soft edges are kept) and run the filter again." % mode)
-    limits = (max(0, offx), max(0, offy), min(image.get_width(), offx + dw), min(image.get_height(), offy + dh))
-    rect = bridge_client.context_rect((x1, y1, x2, y2), limits)
+    # The rule every host uses (prepare.py, core's host/prepare.ts), within the layer's part of the image.
+    rect = prepare.context_region((x1, y1, x2 - x1, y2 - y1), (image.get_width(), image.get_height()), within=(offx, offy, dw, dh))
     if rect is None:
         raise BridgeError("invalid_argument", "The selection does not overlap the active layer. Select an area on the layer you want to %s." % mode)
-    cx1, cy1, cx2, cy2 = rect
-    w, h = cx2 - cx1, cy2 - cy1
+    cx1, cy1, w, h = rect
     pixels = read_rgba(drawable, cx1 - offx, cy1 - offy, w, h)
     sel = read_selection(image, cx1, cy1, w, h)
-    if not any(sel):
+    if prepare.mask_bounds(w, h, sel) is None:
         raise BridgeError("invalid_argument", "The selection does not overlap the active layer. Select an area on the layer you want to %s." % mode)
     job = Job(mode, params)
     job.image_png = bridge_client.encode_png(w, h, 4, pixels)
@@ -90,14 +89,9 @@ def prepare_expand_job(image, drawable, margins, params):
     if not any(margins):
         raise BridgeError("invalid_argument", "All margins are 0: give at least one margin (in pixels) to expand the canvas by.")
     _, offx, offy = drawable.get_offsets()
-    dw, dh = drawable.get_width(), drawable.get_height()
-    rect = bridge_client.outpaint_rect(dw, dh, margins)
-    x1, y1, x2, y2 = rect
-    left, top, right, bottom = margins
-    # Margins apply only on the edges the crop shares with the layer.
-    crop_margins = (left if x1 == 0 else 0, top if y1 == 0 else 0, right if x2 == dw else 0, bottom if y2 == dh else 0)
-    w, h = x2 - x1, y2 - y1
-    job = Job("outpaint", dict(params, expand=list(crop_margins)))
+    # A band of the layer along the one growing edge, or all of it (prepare.py); the margins stay the user's.
+    (x1, y1, w, h), expand, _canvas = prepare.outpaint_context((drawable.get_width(), drawable.get_height()), margins)
+    job = Job("outpaint", dict(params, expand=list(expand)))
     job.image_png = bridge_client.encode_png(w, h, 4, read_rgba(drawable, x1, y1, w, h))
     job.origin = (offx + x1, offy + y1)
     job.margins = margins
@@ -130,29 +124,13 @@ def run_job(bridge, job):
     return job_id, info, [by_index[i] for i in order if i in by_index]
 
 
-def hard_mask(compositing):
-    """The layer mask for a candidate: its compositing mask made hard (255 wherever it is > 0).
-
-    The patch is already the generated content composited through the compositing mask: where
-    the mask is 0 it is the source, byte for byte, and the soft edge is blended in it. The soft
-    mask as the layer mask would blend that edge with the source a second time (measured in
-    GIMP 3.0: up to 77/255 off the CLI's result); with the hard mask the image shows the patch
-    exactly, i.e. what `byteedit edit` writes for the same request, and the user still has a mask
-    to paint on to refine the result (black gives the original back).
-    """
-    return bytes(compositing).translate(HARD)
-
-
 def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
     """Adds one layer (with a hard layer mask) per candidate above `drawable`; best on top and visible."""
     summary = info.get("summary") or {}
-    sx = summary.get("sourceOffset", {}).get("x", 0)
-    sy = summary.get("sourceOffset", {}).get("y", 0)
-    left, top = job.margins[0], job.margins[1]
+    source_offset = (summary.get("sourceOffset", {}).get("x", 0), summary.get("sourceOffset", {}).get("y", 0))
     layer_type = Gimp.ImageType.GRAYA_IMAGE if image.get_base_type() == Gimp.ImageBaseType.GRAY else Gimp.ImageType.RGBA_IMAGE
     parent = drawable.get_parent()
     position = image.get_item_position(drawable)
-    label = (job.params.get("prompt") or job.mode)[:40]
     layers = []
     for rank in reversed(range(len(candidates))):
         c = candidates[rank]
@@ -161,15 +139,16 @@ def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
         mw, mh, mask = bridge.result(job_id, c["index"], "mask")
         if (w, h) != (r["width"], r["height"]) or (mw, mh) != (w, h):
             raise BridgeError("internal", "The bridge sent a candidate of the wrong size (%dx%d for a %dx%d region)." % (w, h, r["width"], r["height"]))
-        layer = Gimp.Layer.new(image, "byteedit %s #%d: %s (seed %d)" % (job.mode, rank + 1, label, c["seed"]), w, h, layer_type, 100.0, Gimp.LayerMode.NORMAL)
+        name = prepare.candidate_layer_name(job.mode, job.params.get("prompt"), rank + 1, c["seed"])
+        layer = Gimp.Layer.new(image, name, w, h, layer_type, 100.0, Gimp.LayerMode.NORMAL)
         image.insert_layer(layer, parent, position)
         # Canvas → image coordinates: the crop's origin, minus where the source sits on the canvas,
         # plus the shift the canvas resize gave everything (outpaint).
-        layer.set_offsets(job.origin[0] + left + r["x"] - sx, job.origin[1] + top + r["y"] - sy)
+        layer.set_offsets(*prepare.document_offset(job.origin, source_offset, job.margins, (r["x"], r["y"])))
         write_buffer(layer, w, h, RGBA, patch)
         layer_mask = layer.create_mask(Gimp.AddMaskType.BLACK)
         layer.add_mask(layer_mask)
-        write_buffer(layer_mask, w, h, GREY, hard_mask(mask))
+        write_buffer(layer_mask, w, h, GREY, prepare.hard_mask(mask))
         layer.update(0, 0, w, h)
         layer.set_visible(rank == 0)
         # Which job and candidate this layer shows, for Keep Candidate.
@@ -210,7 +189,7 @@ def run_keep(procedure, run_mode, image, drawables, config):
     layer = drawables[0] if len(drawables) == 1 else None
     info = candidate_info(layer) if isinstance(layer, Gimp.Layer) else None
     if info is None:
-        return fail(procedure, "Keep Candidate works on a layer byteedit added (named \"byteedit ...\"): select the one candidate you want to keep, then run it again.")
+        return fail(procedure, "Keep Candidate works on a candidate layer byteedit added (named like \"edit #1 ... seed N\"): select the one candidate you want to keep, then run it again.")
     parent = layer.get_parent()
     siblings = parent.get_children() if parent is not None else image.get_layers()
     others = [s for s in siblings if s.get_id() != layer.get_id() and isinstance(s, Gimp.Layer) and (candidate_info(s) or {}).get("job") == info["job"]]

@@ -1,0 +1,17 @@
+/** Host-side preparation (selection → request, candidate → layer), shared by every host adapter. */
+export {
+  contextRegion,
+  outpaintContext,
+  maskBounds,
+  documentOffset,
+  hardLayerMask,
+  shortPrompt,
+  candidateLayerName,
+  HOST_CONTEXT_DEFAULTS,
+  LAYER_NAME_PROMPT_LENGTH,
+  type EdgeMargins,
+  type HostContextOptions,
+  type OutpaintContextOptions,
+  type OutpaintContext,
+  type CandidateNameParts,
+} from './prepare';
