@@ -41,7 +41,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommended],
-    languageOptions: { parserOptions: { project: ['core/tsconfig.json', 'core/tsconfig.node.json', 'core/tsconfig.web.json', 'test/tsconfig.json', 'plugins/*/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { project: ['core/tsconfig.json', 'core/tsconfig.node.json', 'core/tsconfig.web.json', 'test/tsconfig.json', 'plugins/*/tsconfig.json', 'docs/examples/web-host/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',

@@ -168,7 +168,7 @@ const auth = (): Record<string, string> => ({ Authorization: `Bearer ${server.to
 async function post(body: Buffer | string, contentType: string): Promise<Outcome> {
   const before = engine.submits;
   const jobsBefore = server.stats().jobs;
-  const r = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { ...auth(), 'Content-Type': contentType }, body });
+  const r = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { ...auth(), 'Content-Type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const reply = (await r.json()) as { id?: string; error?: { code: string; message: string } };
   if (r.status === 202) {
     expect(engine.submits).toBe(before + 1);

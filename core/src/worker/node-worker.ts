@@ -12,11 +12,12 @@ installErrorHandler();
 const data = (workerData ?? {}) as NodeWorkerData;
 const engine = createEngine({ pack: data.pack, device: data.device, maxPixels: data.maxPixels });
 // Test hook (off unless BYTEEDIT_TEST_HOOKS=1): a magic prompt kills the worker, so crash handling
-// can be tested against the real worker instead of a fake.
+// can be tested against the real worker instead of a fake. It exits at once, not after a delay: a
+// warm worker finishes a small job within milliseconds, and a delayed exit would race it.
 const crashHook = process.env.BYTEEDIT_TEST_HOOKS === '1';
 Comlink.expose(
   workerApi(engine, (request) => {
-    if (crashHook && request.prompt === '__byteedit_crash__') setTimeout(() => process.exit(70), 20);
+    if (crashHook && request.prompt === '__byteedit_crash__') process.exit(70);
   }),
   nodeEndpoint(parentPort),
 );
