@@ -4,9 +4,9 @@
  * modules; this file only reads fields, shows state and keeps the token.
  */
 import './polyfills';
-import { BridgeClient, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
+import { checkBridge, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
-import { isPanelError, PanelError } from './errors';
+import { errorCode, isBridgeDown, isTokenProblem, PanelError, userMessage } from './errors';
 import { checkBridgeFile, readTokenFile, rereadTokenFile } from './token-file';
 import type { PhotoshopSubset, UxpSubset } from './ps-api';
 import type { PixelSource } from './photoshop-adapter';
@@ -29,7 +29,6 @@ const STORE_TOKEN = 'byteedit.token';
 const STORE_RECORD = 'byteedit.recordPreferences';
 
 let session: EditSession | null = null;
-let client: BridgeClient | null = null;
 let generation: Generation | null = null;
 const chosen = new Set<number>();
 
@@ -76,22 +75,20 @@ async function connect(): Promise<void> {
   const token = $('bridge-token').value.trim();
   localStorage.setItem(STORE_URL, url);
   localStorage.setItem(STORE_TOKEN, token);
-  client = new BridgeClient({ url, token });
-  session = new EditSession(ps, client);
+  const bridge = { baseUrl: url, token };
+  session = new EditSession(ps, bridge);
   const status = $('bridge-status');
   const help = $('bridge-help');
   try {
     // A remembered bridge.json may be left over from a bridge that was killed: say so plainly.
     if (remembered) await checkBridgeFile(remembered);
-    const health = await client.health();
-    if (!token) throw new PanelError('no_token', 'Connected, but no token yet: paste it from bridge.json or press "Read token file…".');
-    await client.packs();
+    const health = await checkBridge(bridge);
     status.textContent = `Connected (byteedit ${health.version ?? ''}, ${(health.packs ?? []).join(', ') || 'default pack'})`;
     help.hidden = true;
   } catch (err) {
-    status.textContent = isPanelError(err, 'bridge_unreachable') ? 'Not running' : isPanelError(err, 'bad_token') || isPanelError(err, 'no_token') ? 'Token needed' : 'Error';
+    status.textContent = isBridgeDown(err) ? 'Not running' : isTokenProblem(err) ? 'Token needed' : 'Error';
     help.hidden = false;
-    showMessage(err instanceof Error ? err.message : String(err), true);
+    showMessage(userMessage(err), true);
   }
 }
 
@@ -122,9 +119,10 @@ async function generate(): Promise<void> {
     await showThumbnails(generation);
     showMessage(`${generation.candidates.length} candidate(s). Pick one or more, then Apply.`);
   } catch (err) {
-    setProgress(0, isPanelError(err, 'cancelled') ? 'Cancelled' : 'Failed');
-    showMessage(err instanceof Error ? err.message : String(err), !isPanelError(err, 'cancelled'));
-    if (isPanelError(err, 'bridge_unreachable') || isPanelError(err, 'bad_token')) $('bridge-help').hidden = false;
+    const cancelled = errorCode(err) === 'cancelled';
+    setProgress(0, cancelled ? 'Cancelled' : 'Failed');
+    showMessage(cancelled ? 'Cancelled.' : userMessage(err), !cancelled);
+    if (isBridgeDown(err) || isTokenProblem(err)) $('bridge-help').hidden = false;
   } finally {
     setBusy(false);
   }
@@ -167,7 +165,7 @@ async function apply(): Promise<void> {
     const added = `Added ${result.layerIDs.length} layer(s) with masks; undo removes them in one step.`;
     showMessage(result.preference ? `${added} ${result.preference.message}` : added);
   } catch (err) {
-    showMessage(err instanceof Error ? err.message : String(err), true);
+    showMessage(userMessage(err), true);
   } finally {
     setBusy(false);
   }
@@ -181,13 +179,13 @@ async function readToken(): Promise<void> {
     $('bridge-url').value = file.url;
     await connect();
   } catch (err) {
-    showMessage(err instanceof Error ? err.message : String(err), true);
+    showMessage(userMessage(err), true);
   }
 }
 
 function on(id: string, event: string, handler: () => Promise<void> | void): void {
   $(id).addEventListener(event, () => {
-    void Promise.resolve(handler()).catch((err: unknown) => showMessage(err instanceof Error ? err.message : String(err), true));
+    void Promise.resolve(handler()).catch((err: unknown) => showMessage(userMessage(err), true));
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * End to end: the FAKE Photoshop + the REAL bridge (startServer from plugins/gimp-bridge, the
  * core's worker engine, the tiny-sd-diffusers fixture pack with random weights) over loopback.
- * The panel's own code does everything: token file → health → PNG → job → SSE (or polling) →
- * raw results → layers with masks. Checks land on pixels and offsets, not just on success: the
+ * The panel's own code does everything: token file → health → job through core's HTTP engine
+ * (PNG up, SSE or polling, raw results down) → layers with masks. Checks land on pixels and offsets, not just on success: the
  * layers hold what the CLI makes on the CPU for the same request (test/reference/cpu-reference.ts),
  * and so does what the user sees, the document composite (source + new layer through its mask).
  */
@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { startServer, type BridgeServer } from '../../gimp-bridge/src/server';
-import { BridgeClient } from '../src/bridge-client';
+import { bridgeHealth, HttpEngineClient, type BridgeOptions, type FetchLike } from '@byteedit/core/http';
 import { EditSession } from '../src/edit-session';
-import { isPanelError } from '../src/errors';
+import { errorCode, isPanelError } from '../src/errors';
 import { readTokenFile } from '../src/token-file';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { createImage } from '@byteedit/core';
@@ -25,19 +25,36 @@ jest.setTimeout(240_000);
 const FIXTURE_PACK = resolve(__dirname, '../../../models/fixtures/tiny-sd-diffusers');
 
 let server: BridgeServer;
-let client: BridgeClient;
+let client: BridgeOptions;
 
 beforeAll(async () => {
   server = await startServer({ port: 0, packs: [FIXTURE_PACK], device: 'cpu', configDir: mkdtempSync(join(tmpdir(), 'byteedit-ps-')) });
   // The panel's "Read token file…" flow, with the FAKE uxp file picker handing over bridge.json.
   const file = await readTokenFile(fakeUxp(readFileSync(server.bridgeFile!, 'utf8')));
   expect(file).toEqual({ url: `http://127.0.0.1:${server.port}`, token: server.token });
-  client = new BridgeClient({ url: file!.url, token: file!.token });
+  client = { baseUrl: file!.url, token: file!.token };
 });
 
 afterAll(async () => {
   await server?.close({ mode: 'cancel' });
 });
+
+/** The bridge's own result for a candidate (raw rows, as GET /v1/jobs/{id}/results/{n} serves them). */
+async function bridgeResult(bridge: BridgeOptions, jobId: string, index: number, part: 'patch' | 'mask'): Promise<{ x: number; y: number; width: number; height: number; data: Uint8Array }> {
+  const res = await fetch(`${bridge.baseUrl}/v1/jobs/${jobId}/results/${index}?part=${part}&format=raw`, { headers: { Authorization: `Bearer ${bridge.token}` } });
+  expect(res.status).toBe(200);
+  const num = (h: string): number => Number(res.headers.get(h));
+  return { x: num('X-Region-X'), y: num('X-Region-Y'), width: num('X-Image-Width'), height: num('X-Image-Height'), data: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** A host fetch whose event stream cannot be read (older UXP: no Response.body); logs the URLs. */
+const fetchWithoutStreams = (calls: string[]): FetchLike => async (url, init) => {
+  calls.push(url);
+  const res = await fetch(url, init);
+  if (!url.includes('/events')) return res;
+  await res.body?.cancel();
+  return { ok: res.ok, status: res.status, headers: res.headers, json: () => res.json(), text: () => res.text(), arrayBuffer: () => res.arrayBuffer(), body: null };
+};
 
 /**
  * The reference for a selection edit: the CLI on the CPU with the request the panel should have
@@ -112,8 +129,12 @@ it('edits a selection: only the context region goes to the bridge, candidates co
     const at = { left: 60 + c.region.x, top: 10 + c.region.y };
     expect(applied.offsets[i]).toEqual(at);
     const bounds = { left: at.left, top: at.top, right: at.left + c.region.width, bottom: at.top + c.region.height };
-    const patch = await client.result(generation.jobId, index, 'patch');
-    const mask = await client.result(generation.jobId, index, 'mask');
+    const patch = await bridgeResult(client, generation.jobId, index, 'patch');
+    const mask = await bridgeResult(client, generation.jobId, index, 'mask');
+    // The candidate the session got is the bridge's result, byte for byte, at its region.
+    expect([patch.x, patch.y, patch.width, patch.height]).toEqual([c.region.x, c.region.y, c.region.width, c.region.height]);
+    expect(Buffer.from(c.patch.data).equals(Buffer.from(patch.data))).toBe(true);
+    expect(Buffer.from(c.mask.data).equals(Buffer.from(mask.data))).toBe(true);
     expect(Buffer.from(crop(layer.pixels, doc.width, bounds, 4))).toEqual(Buffer.from(patch.data));
     // The truth: the layer's pixels are the CLI's output for the same request and seed, same place.
     const ref = reference.bySeed(c.seed);
@@ -137,9 +158,12 @@ it('edits a selection: only the context region goes to the bridge, candidates co
 
 it('erases without a prompt, following progress by polling when the stream cannot be read', async () => {
   const { ps, doc } = documentWithSelection();
-  const polling = new BridgeClient({ url: client.url, token: server.token, poll: true, pollMs: 100 });
-  const session = new EditSession(ps, polling);
+  const calls: string[] = [];
+  const bridge = { ...client, fetch: fetchWithoutStreams(calls) };
+  const session = new EditSession(ps, bridge, new HttpEngineClient({ ...bridge, pollMs: 100 }));
   const generation = await session.generate({ mode: 'erase', candidates: 1, seed: 3, steps: 2 });
+  const job = `${client.baseUrl}/v1/jobs/${generation.jobId}`;
+  expect(calls.filter((u) => u.startsWith(job)).map((u) => u.slice(job.length).replace(/\/results\/.*/, '/results'))).toEqual(expect.arrayContaining(['/events', '', '/results']));
   expect(generation.candidates).toHaveLength(1);
   await session.apply(generation, [generation.candidates[0]!.index]);
   expect(doc.layers.map((l) => l.name)).toEqual(['Background', 'erase #1 · seed 3']);
@@ -192,15 +216,15 @@ it('says how to start the bridge when none is running', async () => {
   const url = other.url;
   await other.close();
   const { ps } = documentWithSelection();
-  const err = await new EditSession(ps, new BridgeClient({ url, token: 'x' })).generate({ mode: 'edit' }).catch((e: unknown) => e);
-  expect(isPanelError(err, 'bridge_unreachable')).toBe(true);
+  const err = await new EditSession(ps, { baseUrl: url, token: 'x' }).generate({ mode: 'edit' }).catch((e: unknown) => e);
+  expect(errorCode(err)).toBe('network_unavailable');
   expect((err as Error).message).toMatch(/npx byteedit serve/);
 });
 
 it('says where the token is when it is wrong', async () => {
   const { ps } = documentWithSelection();
-  const err = await new EditSession(ps, new BridgeClient({ url: client.url, token: 'not-the-token' })).generate({ mode: 'edit' }).catch((e: unknown) => e);
-  expect(isPanelError(err, 'bad_token')).toBe(true);
+  const err = await new EditSession(ps, { baseUrl: client.baseUrl, token: 'not-the-token' }).generate({ mode: 'edit' }).catch((e: unknown) => e);
+  expect(errorCode(err)).toBe('unauthorized');
   expect((err as Error).message).toMatch(/bridge\.json/);
 });
 
@@ -209,14 +233,15 @@ it('works with the small default pack (the bridge started without --pack)', asyn
   try {
     const { ps, doc } = documentWithSelection();
     const before = doc.composite();
-    const session = new EditSession(ps, new BridgeClient({ url: defaultServer.url, token: defaultServer.token }));
+    const bridge = { baseUrl: defaultServer.url, token: defaultServer.token };
+    const session = new EditSession(ps, bridge);
     const generation = await session.generate({ mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4 });
     const c = generation.candidates[0]!;
     const applied = await session.apply(generation, [c.index]);
     const { left, top } = generation.context;
     expect(applied.offsets[0]).toEqual({ left: left + c.region.x, top: top + c.region.y });
     const bounds = { left: left + c.region.x, top: top + c.region.y, right: left + c.region.x + c.region.width, bottom: top + c.region.y + c.region.height };
-    expect(Buffer.from(crop(doc.layers[1]!.pixels, doc.width, bounds, 4))).toEqual(Buffer.from((await new BridgeClient({ url: defaultServer.url, token: defaultServer.token }).result(generation.jobId, c.index, 'patch')).data));
+    expect(Buffer.from(crop(doc.layers[1]!.pixels, doc.width, bounds, 4))).toEqual(Buffer.from((await bridgeResult(bridge, generation.jobId, c.index, 'patch')).data));
     const reference = await contextRequest(doc, before, generation.context, { mode: 'edit', prompt: 'a red circle', candidates: 1, seed: 2, steps: 4, pack: SMALL_PACK });
     const ref = reference.bySeed(c.seed);
     expect(ref.region).toEqual(c.region);
@@ -240,8 +265,8 @@ describe('"Keep my choices" (docs/preferences.md)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'byteedit-ps-prefs-'));
     const recording = await startServer({ port: 0, packs: [FIXTURE_PACK], writeBridgeFile: false, recordPreferences: dir });
     try {
-      const bridge = new BridgeClient({ url: recording.url, token: recording.token });
-      expect((await bridge.health()).preferences).toBe(true);
+      const bridge = { baseUrl: recording.url, token: recording.token };
+      expect((await bridgeHealth(bridge)).preferences).toBe(true);
       const { ps, doc } = documentWithSelection();
       const session = new EditSession(ps, bridge);
       const generation = await session.generate({ mode: 'edit', prompt: 'a red ball', candidates: 2, seed: 21, steps: 2 });

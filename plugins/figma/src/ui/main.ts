@@ -1,11 +1,11 @@
 /**
  * The plug-in UI (inlined into dist/ui.html): form, bridge status, job progress, candidate grid,
  * apply/discard. Talks to the sandbox by postMessage ({pluginMessage}) and to an EngineApi
- * (Web Worker in this iframe, or the bridge).
+ * (Web Worker in this iframe, or the bridge): each job is followed through its handle's events,
+ * which start at `queued`, so nothing needs buffering while the job is submitted.
  */
 import { DEFAULT_SETTINGS, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
-import { BridgeClient } from './bridge-client';
-import { cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type Candidate, type EditRequest, type JobEvent, type JobSummary, type RgbaImage } from './core';
+import { bridgeHealth, cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type BridgeOptions, type Candidate, type EditRequest, type JobEvent, type JobHandle, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
 import { recordChoice } from './preferences';
@@ -45,6 +45,8 @@ let nextRequest = 1;
 const pendingSources = new Map<number, (msg: SourceMsg | Error) => void>();
 
 interface Job {
+  /** The engine's handle, once submitted. */
+  handle: JobHandle | null;
   id: string | null;
   where: 'iframe' | 'bridge' | null;
   source: SourceMsg;
@@ -54,7 +56,6 @@ interface Job {
   summary: JobSummary | null;
   selected: number | null;
   count: number;
-  buffered: JobEvent[];
   thumbs: Map<number, RgbaImage>;
 }
 let job: Job | null = null;
@@ -97,9 +98,13 @@ function writeForm(s: Settings): void {
   el.recordPreferences.checked = s.recordPreferences === true;
 }
 
+function bridge(): BridgeOptions {
+  return { baseUrl: settings.bridgeUrl, token: settings.token };
+}
+
 async function checkBridge(): Promise<void> {
   try {
-    const h = await new BridgeClient(settings.bridgeUrl, settings.token).health();
+    const h = await bridgeHealth(bridge());
     el.status.dataset.state = 'ok';
     // Without the right token health names no packs: say what is missing instead.
     el.status.textContent = h.packs ? `bridge ${h.version} · ${h.packs.join(', ')}` : `bridge ${h.version} · token needed (from bridge.json)`;
@@ -117,10 +122,7 @@ async function getEngine(): Promise<EngineHandle> {
   const key = engineKey(settings);
   if (!engine || engine.key !== key) {
     const old = engine;
-    const handle = openEngine(settings).then(async (h) => {
-      await h.engine.subscribe(onEvent);
-      return h;
-    });
+    const handle = openEngine(settings);
     engine = { key, handle };
     handle.catch(() => {
       if (engine?.handle === handle) engine = null;
@@ -181,6 +183,14 @@ function redraw(): void {
   el.discard.disabled = false;
 }
 
+/** Follows one job's events until it ends or the user discards it (a newer job replaces it). */
+async function follow(j: Job, handle: JobHandle): Promise<void> {
+  for await (const e of handle.events) {
+    if (job !== j) return;
+    onEvent(e);
+  }
+}
+
 function onEvent(e: JobEvent): void {
   try {
     handleEvent(e);
@@ -191,12 +201,7 @@ function onEvent(e: JobEvent): void {
 }
 
 function handleEvent(e: JobEvent): void {
-  if (!job) return;
-  if (job.id === null) {
-    job.buffered.push(e);
-    return;
-  }
-  if (e.jobId !== job.id) return;
+  if (!job || e.jobId !== job.id) return;
   switch (e.type) {
     case 'queued':
       el.progressText.textContent = e.position > 0 ? `queued (${e.position} ahead)` : 'starting…';
@@ -265,18 +270,20 @@ async function generate(): Promise<void> {
       candidates: settings.candidates,
       steps: settings.steps,
       seed: Math.floor(Math.random() * 2 ** 31),
-      previewEvery: 1, // the worker engine streams them; the bridge engine does not send this field
+      previewEvery: 1,
     };
-    job = { id: null, where: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, buffered: [], thumbs: new Map() };
+    const j: Job = { handle: null, id: null, where: null, source, image, prompt: settings.prompt, candidates: [], summary: null, selected: null, count: settings.candidates, thumbs: new Map() };
+    job = j;
     redraw();
     el.progressText.textContent = 'starting the engine…';
     el.preview.dataset.previews = '0';
-    const handle = await getEngine();
-    if (handle.note) say(handle.note);
-    const id = await handle.engine.enqueue(request);
-    job.id = id;
-    job.where = handle.where;
-    for (const e of job.buffered.splice(0)) onEvent(e);
+    const h = await getEngine();
+    if (h.note) say(h.note);
+    const handle = await h.engine.submit(request);
+    j.handle = handle;
+    j.id = handle.id;
+    j.where = h.where;
+    await follow(j, handle);
   } catch (err) {
     setBusy(false);
     el.progressText.textContent = '';
@@ -285,7 +292,7 @@ async function generate(): Promise<void> {
 }
 
 async function cancel(): Promise<void> {
-  if (job?.id && engine) await (await engine.handle).engine.cancel(job.id);
+  await job?.handle?.cancel();
 }
 
 function apply(): void {
@@ -299,7 +306,7 @@ function apply(): void {
   if (el.recordPreferences.checked && job.id && job.where) {
     const applied = { id: job.id, where: job.where, image: job.image, mode: job.source.mode, prompt: job.prompt, summary: job.summary, candidates: job.candidates };
     el.preferenceStatus.textContent = 'Keeping your choice…';
-    void recordChoice(new BridgeClient(settings.bridgeUrl, settings.token), applied, c.index).then((line) => (el.preferenceStatus.textContent = line));
+    void recordChoice(bridge(), applied, c.index).then((line) => (el.preferenceStatus.textContent = line));
   }
 }
 

@@ -5,8 +5,7 @@
  * pixels); a job that ran in this iframe is sent whole, as the record's PNGs. Without a bridge
  * nothing is recorded anywhere.
  */
-import type { BridgeClient } from './bridge-client';
-import { choiceExamples, encodeGrayPng, encodePng, jobPictures, type Candidate, type JobSummary, type RgbaImage } from './core';
+import { choiceExamples, jobPictures, recordChoice as recordOnBridge, uploadPreference, type BridgeOptions, type Candidate, type JobSummary, type RgbaImage } from './core';
 
 export interface AppliedJob {
   id: string;
@@ -19,46 +18,23 @@ export interface AppliedJob {
   candidates: Candidate[];
 }
 
-function base64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 /** Records that `chosen` was applied; resolves to a line for the user (never rejects). */
-export async function recordChoice(client: BridgeClient, job: AppliedJob, chosen: number): Promise<string> {
+export async function recordChoice(bridge: BridgeOptions, job: AppliedJob, chosen: number): Promise<string> {
   try {
     if (job.candidates.length < 2) return 'Choice not kept: with one candidate there was no choice.';
     if (job.where === 'bridge') {
-      const reply = await client.json<{ recorded: number; reason?: string; file?: string }>(`/v1/jobs/${encodeURIComponent(job.id)}/choice`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ chosen: [chosen], host: 'figma' }),
-      });
+      const reply = await recordOnBridge(bridge, job.id, [chosen], 'figma');
       return reply.recorded > 0 ? `Choice kept in ${reply.file ?? 'the bridge’s folder'} (on this computer).` : `Choice not kept: ${reply.reason ?? 'nothing to record'}.`;
     }
     const pictures = jobPictures(job.image, job.summary, job.candidates);
     const [example] = choiceExamples(pictures, [chosen], job.summary.ranking, { host: 'figma', mode: job.mode, prompt: job.prompt, pack: { name: job.summary.pack.name, version: job.summary.pack.version } });
     if (!example) return 'Choice not kept: every candidate was applied.';
-    const reply = await client.json<{ file?: string }>('/v1/preferences', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        host: example.host,
-        mode: example.mode,
-        prompt: example.prompt,
-        pack: example.pack,
-        image: base64(encodePng(example.image)),
-        mask: base64(encodeGrayPng(example.mask.width, example.mask.height, example.mask.data)),
-        chosen: base64(encodePng(example.chosen)),
-        rejected: example.rejected.map((r) => base64(encodePng(r))),
-      }),
-    });
+    const reply = await uploadPreference(bridge, example);
     return `Choice kept in ${reply.file ?? 'the bridge’s folder'} (on this computer).`;
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'preferences_off') return 'Choice not kept: the bridge does not record choices. Restart it with `npx byteedit serve --record-preferences FOLDER`, or untick “Keep my choices”.';
-    if (code === 'unreachable') return 'Choice not kept: no bridge is running (the plug-in cannot write files itself). Start it with `npx byteedit serve --record-preferences FOLDER`.';
+    if (code === 'network_unavailable') return 'Choice not kept: no bridge is running (the plug-in cannot write files itself). Start it with `npx byteedit serve --record-preferences FOLDER`.';
     return `Choice not kept: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
