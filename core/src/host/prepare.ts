@@ -49,6 +49,7 @@
  * quoted, then the seed that makes it again: `edit #2 “a red heart” · seed 43`.
  */
 import type { Rect, Size, Space } from '../image/geometry';
+import { computeBounds } from '../image/image';
 
 /** Pixels added on each side of the document (outpaint), like the request's `expand`. */
 export interface EdgeMargins {
@@ -181,33 +182,7 @@ export function outpaintContext<S extends Space>(docSize: Size<S>, margins: Edge
 
 /** Bounds of the non-zero pixels of a one-byte-per-pixel mask (row-major), or null when all are 0. */
 export function maskBounds<S extends Space = Space>(width: number, height: number, data: ArrayLike<number>): Rect<S> | null {
-  let x0 = width;
-  let y0 = -1;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    let first = -1;
-    for (let x = 0; x < width; x++) {
-      if (data[row + x] !== 0) {
-        first = x;
-        break;
-      }
-    }
-    if (first < 0) continue;
-    let last = first;
-    for (let x = width - 1; x > Math.max(first, x1); x--) {
-      if (data[row + x] !== 0) {
-        last = x;
-        break;
-      }
-    }
-    if (y0 < 0) y0 = y;
-    y1 = y;
-    x0 = Math.min(x0, first);
-    x1 = Math.max(x1, last);
-  }
-  return y0 < 0 ? null : ({ x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 } as Rect<S>);
+  return computeBounds<S>(width, height, data);
 }
 
 /**

@@ -53,7 +53,8 @@ export function withBounds<S extends Space>(width: number, height: number, data:
   return { width, height, data, bounds: computeBounds<S>(width, height, data) };
 }
 
-export function computeBounds<S extends Space>(width: number, height: number, data: Uint8Array): Rect<S> | null {
+/** Bounds of the non-zero pixels of a one-byte-per-pixel mask (row-major), or null when all are 0. */
+export function computeBounds<S extends Space>(width: number, height: number, data: ArrayLike<number>): Rect<S> | null {
   let x0 = width;
   let y0 = height;
   let x1 = -1;
