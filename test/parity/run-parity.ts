@@ -12,6 +12,13 @@
  * recorded calls (trace.json + trace.bin: up to --calls per model) for replay elsewhere, e.g. in
  * headless Chromium (test/parity/chromium).
  */
+// First of all: onnxruntime-node must register its backends before onnxruntime-web is loaded. In the
+// other order (onnxruntime-web 1.30 evaluated first: ort-web.ts imports it at module load, while
+// ort-node.ts loads onnxruntime-node only when the first NodeOrtRuntime is made),
+// onnxruntime-node's InferenceSession opens 'cpu' sessions on onnxruntime-web's WASM backend:
+// the "CPU EP" reference silently ran on WASM, and a model with external data failed to load
+// ("Module.MountedFiles is not available"). nativeCpuCheck() below makes that a loud error.
+import * as ortNode from 'onnxruntime-node';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -154,6 +161,15 @@ async function writeTrace(dir: string, packDir: string, recorder: RecordingRunti
   await fs.writeFile(`${dir}/trace.json`, `${JSON.stringify({ pack: basename(packDir), calls }, null, 1)}\n`);
 }
 
+/** The reference must be onnxruntime-node's own CPU EP (its session handler), never another backend. */
+async function nativeCpuCheck(packDir: string): Promise<void> {
+  const session = await ortNode.InferenceSession.create(`${packDir}/vae_decoder/model.onnx`, { executionProviders: ['cpu'] });
+  // `handler` is not public API: read here only to name the backend that answered.
+  const handler = (session as unknown as { handler?: { constructor?: { name?: string } } }).handler?.constructor?.name;
+  await session.release();
+  if (handler !== 'OnnxruntimeSessionHandler') throw new Error(`the CPU reference does not run on onnxruntime-node's CPU EP (session handler ${handler ?? 'unknown'}): load onnxruntime-node before onnxruntime-web`);
+}
+
 async function readImage(path: string): Promise<RgbaImage> {
   return decodeImage(new Uint8Array(await fs.readFile(path)), { name: path });
 }
@@ -200,6 +216,7 @@ async function main(): Promise<void> {
     }
   };
 
+  await nativeCpuCheck(packDir);
   const recorder = new RecordingRuntime(new NodeOrtRuntime());
   const ref = await edit(recorder, 'cpu', source);
   const report: Record<string, unknown> = { pack: basename(packDir), request: { ...request, image: `${image.width}x${image.height}`, mask: values.mask ? basename(values.mask) : null }, cpu: { ms: ref.ms, ranking: ref.candidates.map((c) => c.seed) }, backends: {} };
