@@ -97,6 +97,36 @@ describe('byteedit edit', () => {
   });
 });
 
+describe('byteedit edit on a photograph (#19)', () => {
+  const PHOTO = join(REPO, 'models', 'photos', 'domain', 'photo-coffee.png');
+  const SMALL = join(REPO, 'models', 'packs', 'byteedit-small');
+  const photoArgs = (extra: string[]): string[] => {
+    const { width, height } = decodeImage(new Uint8Array(readFileSync(PHOTO)));
+    writeFileSync(join(dir, 'photo-mask.png'), maskPng(width, height, [120, 80, 60, 50]));
+    return ['edit', '--image', PHOTO, '--mask', 'photo-mask.png', '--mode', 'erase', '--pack', SMALL, '--seed', '2', '--out', 'out.png', ...extra];
+  };
+
+  it('erases with the fill, not the illustration-only small pack, and says which and why (--json and stderr)', () => {
+    const r = run([...photoArgs(['--json'])], { BYTEEDIT_INPAINT_PACK: 'none' });
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { engine: string; route: { engine: string; reason: string; domain: { domain: string; from: string } } };
+    expect(info.engine).toBe('patchmatch');
+    expect(info.route).toMatchObject({ engine: 'fill', domain: { domain: 'photo', from: 'pixels' } });
+    expect(info.route.reason).toMatch(/looks like a photograph .* pack byteedit-small serves illustrations only: erase with the content-aware fill/);
+    const plain = run(photoArgs([]), { BYTEEDIT_INPAINT_PACK: 'none' });
+    expect(plain.stderr).toMatch(/^byteedit: engine content-aware fill: the image looks like a photograph/m);
+  });
+
+  it('uses an installed erase pack instead, and --engine or --domain override the choice', () => {
+    const net = run(photoArgs(['--json']), { BYTEEDIT_INPAINT_PACK: join(REPO, 'models', 'fixtures', 'tiny-migan') });
+    expect(JSON.parse(net.stdout)).toMatchObject({ engine: 'inpaint', pack: { name: 'tiny-migan' } });
+    const forced = run(photoArgs(['--json', '--engine', 'diffusion']), { BYTEEDIT_INPAINT_PACK: 'none' });
+    expect(JSON.parse(forced.stdout)).toMatchObject({ engine: 'diffusion', route: { reason: 'engine diffusion was asked for (pack byteedit-small)' } });
+    const said = run(photoArgs(['--json', '--domain', 'illustration']), { BYTEEDIT_INPAINT_PACK: 'none' });
+    expect(JSON.parse(said.stdout)).toMatchObject({ engine: 'diffusion', route: { domain: { domain: 'illustration', from: 'request' } } });
+  });
+});
+
 describe('byteedit edit refuses bad input: exit 2, one line naming the problem, nothing written', () => {
   const setup = (): void => {
     writeFileSync(join(dir, 'corrupt.png'), Buffer.concat([Buffer.from(readFileSync(join(dir, 'in.png'))).subarray(0, 40)]));

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Engine } from './engine/engine';
 import { NodeOrtRuntime } from './runtime/ort-node';
 import { folderPackSource } from './runtime/node-pack-source';
-import { resolvePackRef } from './download/index';
+import { installedInpaintPack, resolvePackRef } from './download/index';
 import type { DeviceName } from './runtime/types';
 import type { Profile } from './util/profile';
 
@@ -15,7 +15,7 @@ export * from './index';
 export { NodeOrtRuntime } from './runtime/ort-node';
 export { FolderPackSource, folderPackSource } from './runtime/node-pack-source';
 export { createWorkerEngine, type WorkerEngineOptions } from './worker/node-client';
-export { resolvePackRef, pullPack, verifyPack, listPacks, removePack, loadCatalog } from './download/index';
+export { resolvePackRef, pullPack, verifyPack, listPacks, removePack, loadCatalog, installedInpaintPack } from './download/index';
 export { PreferenceWriter, readPreferences, type PreferenceWriterOptions } from './preferences/node-writer';
 
 /** The repository's models/ folder, from the bundle (core/dist/node) or the sources (core/src); null in an install. */
@@ -72,6 +72,8 @@ export interface NodeEngineOptions {
   maxPixels?: number;
   /** Time per phase of every job (bench --profile). */
   profile?: Profile;
+  /** The erase pack for routing and prefill when a request names none (default: installedInpaintPack(); null: none). */
+  inpaintPack?: string | null;
 }
 
 let sharedRuntime: NodeOrtRuntime | null = null;
@@ -87,5 +89,6 @@ export function createEngine(options: NodeEngineOptions = {}): Engine {
     device: options.device,
     maxPixels: options.maxPixels,
     profile: options.profile,
+    inpaintPack: async () => (options.inpaintPack === null ? undefined : (options.inpaintPack ?? (await installedInpaintPack()))),
   });
 }

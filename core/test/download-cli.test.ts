@@ -269,7 +269,7 @@ describe('the shipped catalog', () => {
   it('is valid, names hub sources or recipes for every pack, and marks every entry unverified', async () => {
     delete process.env.BYTEEDIT_CATALOG;
     const cat = loadCatalog({});
-    expect(cat.packs.map((p) => p.name)).toEqual(['sd15-inpainting', 'sd2-inpainting', 'sd15-inpainting-lcm', 'clip-vit-l14-rewards', 'laion-aesthetic-l14', 'clip-vit-b32-rewards']);
+    expect(cat.packs.map((p) => p.name)).toEqual(['sd15-inpainting', 'sd2-inpainting', 'sd15-inpainting-lcm', 'migan', 'lama', 'clip-vit-l14-rewards', 'laion-aesthetic-l14', 'clip-vit-b32-rewards']);
     for (const p of cat.packs) {
       expect(p.source ?? p.recipe).toBeTruthy();
       expect(p.verified?.urls).toBe(false);

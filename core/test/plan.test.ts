@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILL_STEPS, needsPack, planEdit, planningProfile, PREFILL_STRENGTH, type PlanningProfile, type PlanRequest } from '../src/plan/plan';
+import { FILL_STEPS, needsPack, planEdit, planningProfile, PREFILL_STRENGTH, type EditPlan, type PlanningProfile, type PlanRequest } from '../src/plan/plan';
 import { validateManifest } from '../src/packs/manifest';
 import { parseRequestParams } from '../src/protocol/request';
 import { rect } from '../src/image/geometry';
@@ -27,6 +27,8 @@ describe('planningProfile', () => {
   it('keeps only what planning needs from a manifest', () => {
     expect(fixture).toEqual({
       name: 'tiny-sd-diffusers',
+      family: 'diffusion',
+      domains: ['photo', 'illustration'],
       modes: ['edit', 'erase', 'outpaint'],
       resolution: { native: 64, multiple: 8 },
       latentScaleFactor: 8,
@@ -127,8 +129,11 @@ describe('planEdit decides the engine', () => {
   });
 
   it('plans an automatic fill exactly like an asked-for one (no pack value leaks into it)', () => {
-    expect(planEdit(erase(), editOnly)).toEqual(planEdit(erase({ engine: 'fill' }), null));
-    expect(planEdit(outpaint({ prompt: 'sky' }), editOnly)).toEqual(planEdit(outpaint({ prompt: 'sky', engine: 'fill' }), null));
+    // Only the stated reason differs.
+    const same = (p: EditPlan): Omit<EditPlan, 'route'> & { route: string } => ({ ...p, route: p.route.engine });
+    expect(same(planEdit(erase(), editOnly))).toEqual(same(planEdit(erase({ engine: 'fill' }), null)));
+    expect(same(planEdit(outpaint({ prompt: 'sky' }), editOnly))).toEqual(same(planEdit(outpaint({ prompt: 'sky', engine: 'fill' }), null)));
+    expect(planEdit(erase(), editOnly).route.reason).toBe('pack tiny-sd-diffusers does not do erase: the content-aware fill instead');
   });
 
   it.each([

@@ -657,6 +657,8 @@ def main():
         "noiseSchedule": {"betaSchedule": "scaled_linear", "betaStart": 0.00085, "betaEnd": 0.012, "trainSteps": 1000},
         "defaults": {"scheduler": "euler-a", "steps": 8, "guidance": 5.0},
         "modes": ["edit", "erase", "outpaint"],
+        # Trained on clip art only (MODEL_CARD.md): routing sends photographs to the fill or an erase pack.
+        "domains": ["illustration"],
         "erase": {"prompt": D.ERASE_PROMPT, "negativePrompt": ""},
         "rewards": {
             "image_encoder": {"file": "rewards/image_encoder.onnx", "resolution": ALIGN_R, "mean": MEAN, "std": STD},

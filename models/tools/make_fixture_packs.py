@@ -11,6 +11,17 @@ Three layouts, so that every branch of the core's layout detection runs in tests
   tiny-sd-legacy     a plain 4-channel (text-to-image) UNet with float16 I/O and float16 [batch]
                      timestep, run by the core through latent blending (RePaint-style)
 
+and two learned erase packs (family inpaint), one network each, image + mask -> image:
+
+  tiny-migan         MI-GAN's ONNX pipeline: `image` uint8 [1,3,H,W] 0..255 and `mask` uint8
+                     [1,1,H,W] with 255 = keep, any size; `result` uint8 [1,3,H,W]
+  tiny-lama          LaMa's common export: `image` float32 [1,3,512,512] in 0..1 and `mask` float32
+                     [1,1,512,512] with 1 = hole, fixed size; `output` float32 in 0..255
+
+Both fill the hole with a known answer plus a bounded random residual: the mean colour of the
+known pixels + 0.1 * tanh(random convolutions), so a test can tell a swapped mask polarity or a
+wrong value range (the hole would take the object's colour, or a scaled one) from a right one.
+
 The weights are random: outputs are noise-like, which is what the fixture tests need (shapes,
 determinism, pixel preservation). Sizes are tiny (embedding width 32, 8 hidden channels) but the
 tensor ranks, names and dtypes are those of the real exports. Deterministic: the same bytes every run.
@@ -172,6 +183,86 @@ def save(graph, path):
         f.write(model.SerializeToString())
 
 
+def erase_net(rng, name, pixel_type, fixed, mask_keeps, out_scale):
+    """An erase network with a real export's I/O: hole <- mean known colour + 0.1 tanh(conv(conv(x)))."""
+    h, w = (512, 512) if fixed else ("height", "width")
+    img = helper.make_tensor_value_info("image", pixel_type, [1, 3, h, w])
+    msk = helper.make_tensor_value_info("mask", pixel_type, [1, 1, h, w])
+    out_name = "result" if pixel_type == TensorProto.UINT8 else "output"
+    out = helper.make_tensor_value_info(out_name, pixel_type, [1, 3, h, w])
+    scale = 255.0 if pixel_type == TensorProto.UINT8 else 1.0
+    inits = [
+        init(rng, "w1", (HIDDEN, 4, 3, 3), 0.3), init(rng, "b1", (HIDDEN,), 0.1),
+        init(rng, "w2", (3, HIDDEN, 3, 3), 0.3), init(rng, "b2", (3,), 0.1),
+        numpy_helper.from_array(np.array(1.0 / scale, dtype=np.float32), "inv"),
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one"),
+        numpy_helper.from_array(np.array(0.1, dtype=np.float32), "amp"),
+        numpy_helper.from_array(np.array(1e-6, dtype=np.float32), "eps"),
+        numpy_helper.from_array(np.array(out_scale, dtype=np.float32), "oscale"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "hw"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["image"], ["xi"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["xi", "inv"], ["x"]),                       # 0..1
+        helper.make_node("Cast", ["mask"], ["mi"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["mi", "inv"], ["m"]),                       # 0..1
+    ]
+    if mask_keeps:
+        nodes += [helper.make_node("Identity", ["m"], ["keep"])]
+    else:
+        nodes += [helper.make_node("Sub", ["one", "m"], ["keep"])]
+    nodes += [
+        helper.make_node("Sub", ["one", "keep"], ["hole"]),
+        helper.make_node("Mul", ["x", "keep"], ["xk"]),
+        helper.make_node("ReduceSum", ["xk", "hw"], ["sx"], keepdims=1),
+        helper.make_node("ReduceSum", ["keep", "hw"], ["sk"], keepdims=1),
+        helper.make_node("Add", ["sk", "eps"], ["ske"]),
+        helper.make_node("Div", ["sx", "ske"], ["mean"]),                    # [1,3,1,1]
+        helper.make_node("Concat", ["xk", "hole"], ["xin"], axis=1),
+        helper.make_node("Conv", ["xin", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Tanh", ["c1"], ["a1"]),
+        helper.make_node("Conv", ["a1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Tanh", ["c2"], ["r"]),
+        helper.make_node("Mul", ["r", "amp"], ["ra"]),
+        helper.make_node("Add", ["mean", "ra"], ["g0"]),
+        helper.make_node("Clip", ["g0", "zero", "one"], ["g"]),
+        # The real pipelines hand known pixels back unchanged.
+        helper.make_node("Mul", ["g", "hole"], ["gh"]),
+        helper.make_node("Add", ["xk", "gh"], ["y"]),
+        helper.make_node("Mul", ["y", "oscale"], ["ys"]),
+    ]
+    if pixel_type == TensorProto.UINT8:
+        nodes += [helper.make_node("Round", ["ys"], ["yr"]), helper.make_node("Cast", ["yr"], [out_name], to=TensorProto.UINT8)]
+    else:
+        nodes += [helper.make_node("Identity", ["ys"], [out_name])]
+    return helper.make_graph(nodes, name, [img, msk], [out], inits)
+
+
+def write_erase_pack(name, seed, description, pixel_type, fixed, mask_keeps, io):
+    rng = np.random.RandomState(seed)
+    root = os.path.join(OUT, name)
+    out_scale = 255.0 if (pixel_type == TensorProto.UINT8 or io.get("outputRange") == [0, 255]) else 1.0
+    save(erase_net(rng, name, pixel_type, fixed, mask_keeps, out_scale), os.path.join(root, "model.onnx"))
+    pack = {
+        "schema": "byteedit.pack/1",
+        "family": "inpaint",
+        "name": name,
+        "version": "1.0.0",
+        "kind": "fixture",
+        "description": description,
+        "license": "CC0-1.0 (random weights generated by models/tools/make_fixture_packs.py)",
+        "components": {"inpaint": {"file": "model.onnx"}},
+        "io": io,
+        "resolution": {"native": 512, "multiple": 8},
+        "modes": ["erase", "outpaint"],
+        "domains": ["photo", "illustration"],
+    }
+    with open(os.path.join(root, "pack.json"), "w", encoding="utf-8") as f:
+        json.dump(pack, f, indent=2)
+        f.write("\n")
+
+
 def write_pack(name, seed, description, ids_dtype, enc_output, enc_channels, unet_channels, t_type, t_shape, io_type):
     rng = np.random.RandomState(seed)
     root = os.path.join(OUT, name)
@@ -220,6 +311,10 @@ def main():
                TensorProto.INT64, "latent_parameters", 8, 9, TensorProto.FLOAT, [], TensorProto.FLOAT)
     write_pack("tiny-sd-legacy", 3, "Fixture pack with a 4-channel float16-I/O UNet, run through latent blending (random weights).",
                TensorProto.INT32, "latent_sample", 4, 4, TensorProto.FLOAT16, ["batch"], TensorProto.FLOAT16)
+    write_erase_pack("tiny-migan", 4, "Fixture erase pack in the I/O of MI-GAN's ONNX pipeline: uint8, any size, mask 255 = keep (random weights).",
+                     TensorProto.UINT8, False, True, {"inputRange": [0, 255], "mask": "keep"})
+    write_erase_pack("tiny-lama", 5, "Fixture erase pack in the I/O of LaMa's 512x512 ONNX export: float 0..1 in, 0..255 out, mask 1 = hole (random weights).",
+                     TensorProto.FLOAT, True, False, {"inputRange": [0, 1], "outputRange": [0, 255], "mask": "hole"})
     print("wrote fixture packs to", os.path.normpath(OUT), file=sys.stderr)
 
 

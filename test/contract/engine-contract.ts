@@ -366,6 +366,17 @@ export const CONTRACT_CASES: ContractCase[] = [
     },
   },
   {
+    id: 'route',
+    name: "the summary says which engine made the pixels and why, in the route's one sentence",
+    async run(ctx) {
+      const { summary } = await ctx.basic();
+      expect(['diffusion', 'patchmatch', 'inpaint']).toContain(summary.engine);
+      expect(summary.route.engine).toBe(summary.engine === 'patchmatch' ? 'fill' : summary.engine);
+      expect(typeof summary.route.reason).toBe('string');
+      expect(summary.route.reason.length).toBeGreaterThan(10);
+    },
+  },
+  {
     id: 'replay',
     name: 'iterating events again, during the job and after it ended, replays the same events (previews apart)',
     async run(ctx) {

@@ -11,6 +11,7 @@ import { maskFromImage, type Mask, type RgbaImage } from '../image/image';
 import { composeCandidate, jobResult } from '../engine/run';
 import { VERSION } from '../engine/engine';
 import type { EditRequest } from '../engine/types';
+import { engineLine } from '../host/prepare';
 import { createEngine, defaultPackPath } from '../node';
 import { EDIT_USAGE, parseEditArgs, type EditArgs } from './args';
 import { ProgressBar } from './progress';
@@ -117,12 +118,13 @@ async function edit(args: EditArgs): Promise<number> {
         deviceChoice: s.deviceChoice,
         pack: s.pack,
         engine: s.engine,
+        route: s.route,
         steps: s.steps,
         timings: s.timings,
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else if (!args.quiet) {
-      process.stderr.write(`byteedit: wrote ${paths.join(', ')} (${s.device}, ${s.steps} steps, ${(s.timings.totalMs / 1000).toFixed(2)} s)\n`);
+      process.stderr.write(`byteedit: engine ${engineLine(s)}\nbyteedit: wrote ${paths.join(', ')} (${s.device}, ${s.steps} ${s.engine === 'inpaint' ? 'pass' : 'steps'}, ${(s.timings.totalMs / 1000).toFixed(2)} s)\n`);
     }
     return 0;
   } finally {

@@ -75,6 +75,23 @@ export async function listPacks(o: CacheOptions = {}): Promise<PackListing[]> {
   return out;
 }
 
+/**
+ * The learned erase pack that routing uses when a request names none: BYTEEDIT_INPAINT_PACK (a
+ * folder or catalog name; `none` turns routing to erase packs off), else the first catalog pack of
+ * family inpaint that has been pulled (catalog order: MI-GAN before LaMa), else undefined.
+ */
+export async function installedInpaintPack(o: CacheOptions = {}): Promise<string | undefined> {
+  const env = o.env ?? process.env;
+  const set = env.BYTEEDIT_INPAINT_PACK;
+  if (set) return set === 'none' ? undefined : set;
+  const { catalog, root } = ctx(o);
+  for (const e of catalog.packs) {
+    if (e.manifest?.family !== 'inpaint') continue;
+    if (await readMarker(cachePaths(root, e.name).pack)) return e.name;
+  }
+  return undefined;
+}
+
 /** Verifies a pulled pack: pinned sha256s, pack.json, and every model's layout. */
 export async function verifyPack(name: string, o: CacheOptions & Omit<VerifyOptions, 'entry'> = {}): Promise<VerifyReport> {
   const { catalog, root } = ctx(o);

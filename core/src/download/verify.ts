@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SdkError } from '../util/errors';
-import { loadPack } from '../packs/load';
+import { isLoadedInpaintPack, loadAnyPack } from '../packs/load';
+import { openInpainter } from '../engine/inpaint-job';
 import { openPack } from '../engine/models';
 import type { IoInfo, ModelSession, Runtime } from '../runtime/types';
 import { FolderPackSource } from '../runtime/node-pack-source';
@@ -93,7 +94,14 @@ async function checkPinned(folder: string, pins: readonly PinnedFile[], hash: bo
 
 /** Layout detection through the core, then the cross-model agreements it does not check itself. */
 async function checkPackModels(folder: string, runtime: Runtime, problems: string[]): Promise<number> {
-  const pack = await loadPack(new FolderPackSource(folder));
+  const any = await loadAnyPack(new FolderPackSource(folder));
+  if (isLoadedInpaintPack(any)) {
+    // Layout detection is the check: two NCHW inputs (image, mask), one image output, known dtypes.
+    const net = await openInpainter(any, runtime, 'cpu');
+    await net.release();
+    return 1;
+  }
+  const pack = any;
   const open = await openPack(pack, runtime, 'cpu');
   try {
     const m = pack.manifest;

@@ -7,9 +7,11 @@
  */
 import { SdkError } from '../protocol/errors';
 import { validateRequest } from '../protocol/request';
-import { loadPack, type LoadedPack } from '../packs/load';
+import { isLoadedInpaintPack, loadAnyPack, type LoadedAnyPack, type LoadedPack } from '../packs/load';
 import type { PackSource } from '../packs/source';
-import { needsPack, pixelFacts, planEdit, planningProfile, type EditPlan } from '../plan/plan';
+import { mayUseInpainter, needsDomain, needsPack, pixelFacts, planEdit, planningProfile, type EditPlan } from '../plan/plan';
+import { judgeDomain } from '../image/domain';
+import { inpaintPrefill, openInpainter, runInpaint, type OpenInpainter } from './inpaint-job';
 import { DEFAULT_MAX_PIXELS } from '../image/codecs';
 import { randomSeed } from '../samplers/noise';
 import { SCHEDULER_NAMES } from '../samplers/types';
@@ -29,6 +31,11 @@ import { JobQueue, type RunningJob } from './queue';
 
 export const VERSION = '0.1.0';
 
+function asDiffusion(pack: LoadedAnyPack): LoadedPack {
+  if (isLoadedInpaintPack(pack)) throw new SdkError('mode_unsupported', `pack ${pack.manifest.name} is a learned erase pack (family inpaint): it has no diffusion or reward models; use it with engine inpaint or as inpaintPack`);
+  return pack;
+}
+
 export type PackResolver = (ref: string | undefined) => Promise<PackSource>;
 
 export interface EngineOptions {
@@ -40,6 +47,12 @@ export interface EngineOptions {
   cachedPacks?: number;
   /** Time per phase of every job (the bench's --profile); nothing is measured without it. */
   profile?: Profile;
+  /**
+   * The learned erase pack to route erase/outpaint to (and prefill with) when a request names
+   * none: a reference for `packs`, or undefined when none is installed. Asked per job, so a pack
+   * pulled while the engine runs is used from the next job on.
+   */
+  inpaintPack?: () => Promise<string | undefined>;
 }
 
 const now = (): number => Date.now();
@@ -47,7 +60,8 @@ const now = (): number => Date.now();
 export class Engine implements EngineApi {
   private readonly queue = new JobQueue((job) => this.runJob(job));
   private readonly opened = new Map<string, Promise<OpenPack>>();
-  private readonly loaded = new Map<string, Promise<LoadedPack>>();
+  private readonly loaded = new Map<string, Promise<LoadedAnyPack>>();
+  private readonly nets = new Map<string, Promise<OpenInpainter>>();
   private readonly device: DeviceName;
   private disposed = false;
 
@@ -77,22 +91,23 @@ export class Engine implements EngineApi {
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.queue.dispose();
-    const opened = [...this.opened.values()];
+    const opened = [...this.opened.values(), ...this.nets.values()];
     this.opened.clear();
+    this.nets.clear();
     this.loaded.clear();
-    await Promise.all(opened.map((p) => p.then((o) => o.release(), () => undefined)));
+    await Promise.all(opened.map((p: Promise<{ release(): Promise<void> }>) => p.then((o) => o.release(), () => undefined)));
   }
 
   /** Loads (and caches) a pack by reference, without running anything: for hosts that validate early. */
-  async loadPack(ref?: string): Promise<LoadedPack> {
+  async loadPack(ref?: string): Promise<LoadedAnyPack> {
     return this.load(await this.options.packs(ref));
   }
 
   /** pack.json and tokenizer, parsed once per location. */
-  private load(source: PackSource): Promise<LoadedPack> {
+  private load(source: PackSource): Promise<LoadedAnyPack> {
     let p = this.loaded.get(source.location);
     if (!p) {
-      p = loadPack(source);
+      p = loadAnyPack(source);
       this.loaded.set(source.location, p);
       p.catch(() => this.loaded.delete(source.location));
     }
@@ -103,7 +118,7 @@ export class Engine implements EngineApi {
     const key = `${source.location}|${this.device}`;
     let p = this.opened.get(key);
     if (!p) {
-      p = this.load(source).then((pack) => openPack(pack, this.options.runtime, this.device));
+      p = this.load(source).then((pack) => openPack(asDiffusion(pack), this.options.runtime, this.device));
       this.opened.set(key, p);
       p.catch(() => this.opened.delete(key));
       const keep = this.options.cachedPacks ?? 2;
@@ -116,7 +131,39 @@ export class Engine implements EngineApi {
     return p;
   }
 
-  /** Executes the job's plan: loads what it names, runs the fill or the diffusion pipeline, emits the events. */
+  /** An erase pack's network, opened once per location (it is small next to a diffusion pack: not evicted). */
+  private openNet(source: PackSource): Promise<OpenInpainter> {
+    const key = `${source.location}|${this.device}`;
+    let p = this.nets.get(key);
+    if (!p) {
+      p = this.load(source).then((pack) => {
+        if (!isLoadedInpaintPack(pack)) throw new SdkError('pack_invalid', `pack ${pack.manifest.name} at ${source.location} is a diffusion pack, not a learned erase pack (family inpaint)`);
+        return openInpainter(pack, this.options.runtime, this.device);
+      });
+      this.nets.set(key, p);
+      p.catch(() => this.nets.delete(key));
+    }
+    return p;
+  }
+
+  /** The erase pack a job may route to: the request's, else the engine's installed one (a broken installed one is passed over). */
+  private async inpainterFor(params: EditRequest): Promise<{ source: PackSource; pack: LoadedAnyPack } | null> {
+    if (params.inpaintPack !== undefined) {
+      const source = await this.options.packs(params.inpaintPack);
+      return { source, pack: await this.load(source) };
+    }
+    try {
+      const ref = await this.options.inpaintPack?.();
+      if (!ref) return null;
+      const source = await this.options.packs(ref);
+      const pack = await this.load(source);
+      return isLoadedInpaintPack(pack) ? { source, pack } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Executes the job's plan: loads what it names, runs the fill, the erase network or the diffusion pipeline, emits the events. */
   private async runJob(job: RunningJob): Promise<void> {
     const started = now();
     const { image, mask, ...params } = job.request;
@@ -124,13 +171,22 @@ export class Engine implements EngineApi {
     // The pack is resolved and its pack.json read (cached) to plan against; the fill needs none.
     const source = needsPack(params) ? await this.options.packs(params.pack) : null;
     const packProfile = source ? planningProfile((await this.load(source)).manifest) : null;
+    const inpainter = mayUseInpainter(params) && packProfile?.family !== 'inpaint' ? await this.inpainterFor(job.request) : null;
     const tPlan = clock();
-    const plan: EditPlan = planEdit({ ...params, ...pixelFacts(image, mask), seed: params.seed ?? randomSeed() }, packProfile, { maxPixels: this.options.maxPixels });
+    const judged = needsDomain(params) ? judgeDomain(image, mask) : null;
+    const facts = { ...pixelFacts(image, mask), ...(judged ? { pixelDomain: { domain: judged.domain, flat: judged.flat } } : {}) };
+    const plan: EditPlan = planEdit({ ...params, ...facts, seed: params.seed ?? randomSeed() }, packProfile, { maxPixels: this.options.maxPixels }, inpainter ? planningProfile(inpainter.pack.manifest) : null);
     profile?.add('plan', clock() - tPlan);
     let models: OpenPack | null = null;
+    let net: OpenInpainter | null = null;
     if (plan.engine === 'diffusion') {
       if (!source) throw new SdkError('internal', 'a diffusion plan without a pack');
       models = await this.open(source);
+    }
+    if (plan.engine === 'inpaint' || plan.prefillWith === 'inpaint') {
+      const netSource = packProfile?.family === 'inpaint' ? source : inpainter?.source;
+      if (!netSource) throw new SdkError('internal', 'an inpaint plan without an erase pack');
+      net = await this.openNet(netSource);
     }
     const loadMs = now() - started;
     if (job.cancelled) throw new SdkError('cancelled', 'the job was cancelled');
@@ -142,8 +198,8 @@ export class Engine implements EngineApi {
     const rewardSources: Record<string, string> = { coherence_analytic: 'analytic' };
     for (const r of rewardModels) rewardSources[r.name] = r.source;
     if (!rewardSources.coherence) rewardSources.coherence = 'analytic';
-    const device = models ? models.device : 'cpu';
-    const fallbacks = models ? [...models.fallbacks] : [];
+    const device = models ? models.device : plan.engine === 'inpaint' && net ? net.device : 'cpu';
+    const fallbacks = models ? [...models.fallbacks] : plan.engine === 'inpaint' && net ? [...net.fallbacks] : [];
     job.emit({ type: 'started', device, candidates: plan.seeds.length, steps: plan.steps, ...(fallbacks.length ? { fallbacks } : {}) });
     const candidates: Candidate[] = [];
     const of = plan.seeds.length;
@@ -161,23 +217,26 @@ export class Engine implements EngineApi {
       rank: (scores) => rankCandidates(scores, weights, plan.seeds).order,
     };
     let t;
-    if (!models) {
+    if (plan.engine === 'inpaint') {
+      t = await runInpaint(plan, image, mask, net!, hooks);
+    } else if (!models) {
       t = await runFill(plan, image, mask, hooks);
     } else {
-      const prefilled = plan.prefill ? await prefillCanvas(plan, image, mask, plan.seeds[0]!, { isCancelled: () => job.cancelled }) : undefined;
+      const prefilled = !plan.prefill ? undefined : plan.prefillWith === 'inpaint' ? await inpaintPrefill(plan, image, mask, net!) : await prefillCanvas(plan, image, mask, plan.seeds[0]!, { isCancelled: () => job.cancelled });
       t = await runPipeline(plan, image, mask, models, hooks, prefilled);
     }
     const ranking = scored ? rankCandidates(candidates.map((c) => c.scores ?? {}), weights, candidates.map((c) => c.seed)) : { order: candidates.map((c) => c.index), combined: candidates.map(() => 0), weights };
-    const manifest = models?.pack.manifest;
+    const manifest = models?.pack.manifest ?? (plan.engine === 'inpaint' ? net?.pack.manifest : undefined);
     const summary: JobSummary = {
       jobId: job.id,
       canvas: plan.canvas,
       sourceOffset: plan.sourceOffset,
       seeds: plan.seeds,
       device,
-      deviceChoice: { requested: models ? this.device : 'cpu', device, fallbacks },
+      deviceChoice: { requested: models || plan.engine === 'inpaint' ? this.device : 'cpu', device, fallbacks },
       pack: manifest ? { name: manifest.name, version: manifest.version, kind: manifest.kind } : { name: 'patchmatch', version: '1', kind: 'model-free' },
-      engine: plan.engine === 'diffusion' ? 'diffusion' : 'patchmatch',
+      engine: plan.engine === 'fill' ? 'patchmatch' : plan.engine,
+      route: { ...plan.route, ...(plan.prefillWith ? { prefill: plan.prefillWith } : {}), ...(plan.inpaintPack ? { inpaintPack: plan.inpaintPack } : {}) },
       steps: plan.steps,
       timings: { queuedMs: started - job.enqueuedAt, loadMs, encodeMs: t.encodeMs, denoiseMs: t.denoiseMs, decodeMs: t.decodeMs, totalMs: now() - started },
       ranking: ranking.order,

@@ -7,6 +7,7 @@ export {
   hardLayerMask,
   shortPrompt,
   candidateLayerName,
+  engineLine,
   HOST_CONTEXT_DEFAULTS,
   LAYER_NAME_PROMPT_LENGTH,
   type EdgeMargins,

@@ -50,6 +50,7 @@
  */
 import type { Rect, Size, Space } from '../image/geometry';
 import { computeBounds } from '../image/image';
+import type { JobSummary } from '../protocol/events';
 
 /** Pixels added on each side of the document (outpaint), like the request's `expand`. */
 export interface EdgeMargins {
@@ -237,4 +238,18 @@ export function shortPrompt(prompt: string, max = LAYER_NAME_PROMPT_LENGTH): str
 export function candidateLayerName(parts: CandidateNameParts): string {
   const prompt = parts.mode === 'erase' ? '' : shortPrompt(parts.prompt ?? '', parts.maxPromptLength);
   return `${parts.mode} #${parts.index}${prompt ? ` “${prompt}”` : ''} · seed ${parts.seed}`;
+}
+
+/**
+ * Which engine made a job's pixels and why, in one line for a host's status text and the CLI:
+ * `inpaint (erase pack migan): the image looks like a photograph (flat share 0.08) and pack
+ * byteedit-small serves illustrations only: …`.
+ */
+export function engineLine(summary: Pick<JobSummary, 'engine' | 'pack' | 'route'>): string {
+  const s = summary;
+  const what = s.engine === 'diffusion' ? `diffusion (pack ${s.pack.name})` : s.engine === 'inpaint' ? `inpaint (erase pack ${s.pack.name})` : 'content-aware fill';
+  const route = s.route as JobSummary['route'] | undefined;
+  if (!route) return what;
+  const prefill = route.prefill ? `; pre-filled with ${route.prefill === 'inpaint' ? `erase pack ${route.inpaintPack}` : 'the content-aware fill'}` : '';
+  return `${what}: ${route.reason}${prefill}`;
 }

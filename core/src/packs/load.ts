@@ -3,7 +3,7 @@
  * and the tokenizer. Models are opened later, by the pipeline, on the chosen device.
  */
 import { SdkError } from '../util/errors';
-import { manifestFiles, validateManifest, type PackManifest, type TokenizerSpec } from './manifest';
+import { isInpaintManifest, manifestFiles, validateAnyManifest, type InpaintManifest, type PackManifest, type TokenizerSpec } from './manifest';
 import type { PackSource } from './source';
 import { ClipBpeTokenizer, WordTokenizer, type Tokenizer } from './tokenizers';
 
@@ -11,6 +11,18 @@ export interface LoadedPack {
   readonly manifest: PackManifest;
   readonly source: PackSource;
   readonly tokenizer: Tokenizer;
+}
+
+/** A learned erase pack: one network, no tokenizer. */
+export interface LoadedInpaintPack {
+  readonly manifest: InpaintManifest;
+  readonly source: PackSource;
+}
+
+export type LoadedAnyPack = LoadedPack | LoadedInpaintPack;
+
+export function isLoadedInpaintPack(p: LoadedAnyPack): p is LoadedInpaintPack {
+  return isInpaintManifest(p.manifest);
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -36,16 +48,27 @@ export async function loadTokenizer(source: PackSource, spec: TokenizerSpec): Pr
   return new ClipBpeTokenizer(vocab as Record<string, number>, utf8.decode(merges), spec.maxLength, spec.padToken);
 }
 
-export async function loadPack(source: PackSource): Promise<LoadedPack> {
+/** A pack of either family: pack.json validated, every file it names present, the tokenizer for diffusion. */
+export async function loadAnyPack(source: PackSource): Promise<LoadedAnyPack> {
   if (!(await source.exists('pack.json'))) {
     throw new SdkError('pack_not_found', `no pack at ${source.location}: pack.json not found. Pass --pack with a pack folder (one that contains pack.json).`);
   }
-  const manifest = validateManifest(await readJson(source, 'pack.json'), `${source.location}/pack.json`);
+  const manifest = validateAnyManifest(await readJson(source, 'pack.json'), `${source.location}/pack.json`);
   const missing: string[] = [];
   for (const f of manifestFiles(manifest)) if (!(await source.exists(f))) missing.push(f);
   if (missing.length > 0) {
     throw new SdkError('pack_file_missing', `pack ${manifest.name} at ${source.location} is incomplete: missing ${missing.join(', ')}. Re-download or regenerate the pack.`);
   }
+  if (isInpaintManifest(manifest)) return { manifest, source };
   const tokenizer = await loadTokenizer(source, manifest.components.tokenizer);
   return { manifest, source, tokenizer };
+}
+
+/** A diffusion pack (an erase pack here is `mode_unsupported`: it has no text encoder, UNet or VAE). */
+export async function loadPack(source: PackSource): Promise<LoadedPack> {
+  const pack = await loadAnyPack(source);
+  if (isLoadedInpaintPack(pack)) {
+    throw new SdkError('mode_unsupported', `pack ${pack.manifest.name} at ${source.location} is a learned erase pack (family inpaint), not a diffusion pack: use it with engine inpaint (--engine inpaint --inpaint-pack ${pack.manifest.name})`);
+  }
+  return pack;
 }

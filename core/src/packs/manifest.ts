@@ -4,7 +4,7 @@
  * Schema id `byteedit.pack/1`; see docs/packs.md for every field.
  */
 import { SdkError } from '../util/errors';
-import type { EditMode } from '../protocol/unions';
+import { IMAGE_DOMAINS, type EditMode, type ImageDomain } from '../protocol/unions';
 import type { SchedulerName } from '../samplers/types';
 import { SCHEDULER_NAMES } from '../samplers/types';
 
@@ -31,6 +31,8 @@ export interface RewardSpec {
 
 export interface PackManifest {
   schema: typeof PACK_SCHEMA;
+  /** diffusion (the default when absent): text encoder, UNet and VAE; see InpaintManifest for `inpaint`. */
+  family?: 'diffusion';
   name: string;
   version: string;
   /** fixture: random weights for tests; trained: our own small pack; converted: a real checkpoint. */
@@ -70,8 +72,51 @@ export interface PackManifest {
   };
   defaults: { scheduler: SchedulerName; steps: number; guidance: number };
   modes: EditMode[];
+  /** The kinds of image the pack was trained on and serves well (default: both). */
+  domains?: ImageDomain[];
   erase?: { prompt: string; negativePrompt: string };
   rewards?: RewardSpec;
+}
+
+/**
+ * A learned erase pack: one ONNX network, image + mask -> image in one pass (MI-GAN, LaMa). What
+ * the model's metadata says (tensor names, dtypes, fixed or free input size) is read from the
+ * session when it opens (packs/inpaint-layout.ts); what it cannot say is written here.
+ */
+export interface InpaintManifest {
+  schema: typeof PACK_SCHEMA;
+  family: 'inpaint';
+  name: string;
+  version: string;
+  kind: 'fixture' | 'trained' | 'converted';
+  description?: string;
+  license?: string;
+  components: { inpaint: ComponentSpec };
+  io: {
+    /** Values of the image input for a float tensor, e.g. [0, 1] (a uint8 tensor takes 0..255). */
+    inputRange: [number, number];
+    /** Values of the output for a float tensor (LaMa's exports give 0..255); default inputRange. */
+    outputRange?: [number, number];
+    /** What the mask's high value (1, or 255 for uint8) marks: the hole to fill (LaMa) or the pixels to keep (MI-GAN). */
+    mask: 'hole' | 'keep';
+  };
+  resolution: {
+    /** The side the network was trained at: the context crop is sized around it (a fixed-size input overrides it). */
+    native: number;
+    /** Free-size inputs: sides are multiples of this. */
+    multiple: number;
+    /** Upper bound on a side of a free-size input (default 2 x native). */
+    max?: number;
+  };
+  /** erase and/or outpaint. */
+  modes: EditMode[];
+  domains?: ImageDomain[];
+}
+
+export type AnyPackManifest = PackManifest | InpaintManifest;
+
+export function isInpaintManifest(m: AnyPackManifest): m is InpaintManifest {
+  return m.family === 'inpaint';
 }
 
 type Json = unknown;
@@ -121,6 +166,16 @@ class Checker {
   }
 }
 
+/** The fields every pack.json starts with, of either family. */
+function checkHeader(c: Checker, root: Record<string, Json>): void {
+  if (root.schema !== PACK_SCHEMA) c.errors.push(`$.schema: expected "${PACK_SCHEMA}", got ${JSON.stringify(root.schema)} (is this a byteedit pack?)`);
+  c.str(root, 'name', '$');
+  c.str(root, 'version', '$');
+  c.oneOf(root, 'kind', '$', ['fixture', 'trained', 'converted']);
+  c.str(root, 'description', '$', true);
+  c.str(root, 'license', '$', true);
+}
+
 function checkTokenizer(c: Checker, v: Json, path: string): void {
   const t = c.obj(v, path);
   if (!t) return;
@@ -138,14 +193,7 @@ export function validateManifest(json: Json, where = 'pack.json'): PackManifest 
   const c = new Checker();
   const root = c.obj(json, '$');
   if (root) {
-    if (root.schema !== PACK_SCHEMA) {
-      c.errors.push(`$.schema: expected "${PACK_SCHEMA}", got ${JSON.stringify(root.schema)} (is this a byteedit pack?)`);
-    }
-    c.str(root, 'name', '$');
-    c.str(root, 'version', '$');
-    c.oneOf(root, 'kind', '$', ['fixture', 'trained', 'converted']);
-    c.str(root, 'description', '$', true);
-    c.str(root, 'license', '$', true);
+    checkHeader(c, root);
     const comps = c.obj(root.components, '$.components');
     if (comps) {
       checkTokenizer(c, comps.tokenizer, '$.components.tokenizer');
@@ -180,6 +228,7 @@ export function validateManifest(json: Json, where = 'pack.json'): PackManifest 
     if (!Array.isArray(root.modes) || root.modes.length === 0 || !root.modes.every((m) => m === 'edit' || m === 'erase' || m === 'outpaint')) {
       c.errors.push('$.modes: expected a non-empty array of "edit", "erase", "outpaint"');
     }
+    checkDomains(c, root);
     if (root.erase !== undefined) {
       const e = c.obj(root.erase, '$.erase');
       c.str(e, 'prompt', '$.erase', true);
@@ -201,16 +250,74 @@ export function validateManifest(json: Json, where = 'pack.json'): PackManifest 
       }
     }
   }
+  failOn(c, where);
+  return json as PackManifest;
+}
+
+function failOn(c: Checker, where: string): void {
   if (c.errors.length > 0) {
     const shown = c.errors.slice(0, 5).join('; ');
     const more = c.errors.length > 5 ? ` (and ${c.errors.length - 5} more)` : '';
     throw new SdkError('pack_invalid', `${where} is invalid: ${shown}${more}. Fix the field(s) named, or regenerate the pack.`);
   }
-  return json as PackManifest;
+}
+
+function checkDomains(c: Checker, root: Record<string, Json>): void {
+  const d = root.domains;
+  if (d === undefined) return;
+  if (!Array.isArray(d) || d.length === 0 || !d.every((x) => (IMAGE_DOMAINS as readonly unknown[]).includes(x))) {
+    c.errors.push(`$.domains: expected a non-empty array of ${IMAGE_DOMAINS.map((x) => `"${x}"`).join(', ')}`);
+  }
+}
+
+function checkRange(c: Checker, v: Json, path: string, optional: boolean): void {
+  if (v === undefined && optional) return;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)) || !((v[0] as number) < (v[1] as number))) {
+    c.errors.push(`${path}: expected [low, high] with low < high, got ${JSON.stringify(v)}`);
+  }
+}
+
+/** Validates the pack.json of a learned erase pack (family "inpaint"). */
+export function validateInpaintManifest(json: Json, where = 'pack.json'): InpaintManifest {
+  const c = new Checker();
+  const root = c.obj(json, '$');
+  if (root) {
+    checkHeader(c, root);
+    if (root.family !== 'inpaint') c.errors.push(`$.family: expected "inpaint", got ${JSON.stringify(root.family)}`);
+    const comps = c.obj(root.components, '$.components');
+    if (comps) c.file(c.obj(comps.inpaint, '$.components.inpaint'), 'file', '$.components.inpaint');
+    const io = c.obj(root.io, '$.io');
+    if (io) {
+      checkRange(c, io.inputRange, '$.io.inputRange', false);
+      checkRange(c, io.outputRange, '$.io.outputRange', true);
+      c.oneOf(io, 'mask', '$.io', ['hole', 'keep']);
+    }
+    const res = c.obj(root.resolution, '$.resolution');
+    c.num(res, 'native', '$.resolution', 8, 8192, { int: true });
+    c.num(res, 'multiple', '$.resolution', 1, 1024, { int: true });
+    c.num(res, 'max', '$.resolution', 8, 16384, { int: true, optional: true });
+    if (!Array.isArray(root.modes) || root.modes.length === 0 || !root.modes.every((m) => m === 'erase' || m === 'outpaint')) {
+      c.errors.push('$.modes: expected a non-empty array of "erase", "outpaint" (an erase network cannot edit from a prompt)');
+    }
+    checkDomains(c, root);
+  }
+  failOn(c, where);
+  return json as InpaintManifest;
+}
+
+/** Either family, by its `family` field (absent: diffusion). */
+export function validateAnyManifest(json: Json, where = 'pack.json'): AnyPackManifest {
+  const family = json && typeof json === 'object' ? (json as Record<string, Json>).family : undefined;
+  if (family === 'inpaint') return validateInpaintManifest(json, where);
+  if (family !== undefined && family !== 'diffusion') {
+    throw new SdkError('pack_invalid', `${where} is invalid: $.family: expected "diffusion" or "inpaint", got ${JSON.stringify(family)}. Fix the field named, or regenerate the pack.`);
+  }
+  return validateManifest(json, where);
 }
 
 /** Every file the pack refers to, relative to its folder. */
-export function manifestFiles(m: PackManifest): string[] {
+export function manifestFiles(m: AnyPackManifest): string[] {
+  if (isInpaintManifest(m)) return [m.components.inpaint.file];
   const files = [m.components.text_encoder.file, m.components.unet.file, m.components.vae_encoder.file, m.components.vae_decoder.file, m.components.tokenizer.vocab];
   if (m.components.tokenizer.type === 'clip-bpe') files.push(m.components.tokenizer.merges);
   for (const spec of Object.values(m.rewards ?? {})) {

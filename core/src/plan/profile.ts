@@ -5,12 +5,16 @@
  * engine's business), so a plan test builds one in a line and the model-free fill plans without
  * inventing a pack: it passes no profile at all.
  */
-import type { PackManifest } from '../packs/manifest';
-import type { EditMode, SchedulerName } from '../protocol/unions';
+import { isInpaintManifest, type AnyPackManifest } from '../packs/manifest';
+import { IMAGE_DOMAINS, type EditMode, type ImageDomain, type SchedulerName } from '../protocol/unions';
 
 export interface PlanningProfile {
   /** The pack's name, for messages and the plan's record of what runs. */
   name: string;
+  /** diffusion: text encoder, UNet, VAE; inpaint: a one-pass erase network. */
+  family: 'diffusion' | 'inpaint';
+  /** The kinds of image it serves well (pack.json `domains`; both when the pack does not say). */
+  domains: readonly ImageDomain[];
   modes: readonly EditMode[];
   resolution: {
     /** The square side the model was trained at. */
@@ -30,10 +34,25 @@ export interface PlanningProfile {
 }
 
 /** The planning profile of a validated manifest: a pure projection, no I/O. */
-export function planningProfile(manifest: PackManifest): PlanningProfile {
+export function planningProfile(manifest: AnyPackManifest): PlanningProfile {
   const r = manifest.resolution;
+  const domains = [...(manifest.domains ?? IMAGE_DOMAINS)];
+  if (isInpaintManifest(manifest)) {
+    return {
+      name: manifest.name,
+      family: 'inpaint',
+      domains,
+      modes: [...manifest.modes],
+      resolution: { native: r.native, multiple: r.multiple, ...(r.max !== undefined ? { max: r.max } : {}) },
+      latentScaleFactor: 1,
+      defaults: { steps: 1, guidance: 0, scheduler: 'ddim' },
+      hasRewards: false,
+    };
+  }
   return {
     name: manifest.name,
+    family: 'diffusion',
+    domains,
     modes: [...manifest.modes],
     resolution: { native: r.native, multiple: r.multiple, ...(r.max !== undefined ? { max: r.max } : {}) },
     latentScaleFactor: manifest.latent.scaleFactor,

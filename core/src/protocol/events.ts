@@ -8,7 +8,7 @@ import type { CanvasSpace, Rect, Size } from '../image/geometry';
 import type { Mask, RgbaImage } from '../image/image';
 import type { SerializedError } from './errors';
 import type { RequestParams } from './fields';
-import type { DeviceChoice, DeviceFallback, DeviceStatus, EditMode, SchedulerName } from './unions';
+import type { DeviceChoice, DeviceFallback, DeviceStatus, EditMode, ImageDomain, SchedulerName } from './unions';
 
 export interface EditRequest extends RequestParams {
   image: RgbaImage;
@@ -38,6 +38,15 @@ export interface JobTimings {
   totalMs: number;
 }
 
+/** Why a job ran on the engine it ran on (the plan's choice), for `--json`, the bridge's job info and the hosts' UIs. */
+export interface EngineRoute {
+  engine: 'diffusion' | 'fill' | 'inpaint';
+  /** One sentence: what was chosen and why. */
+  reason: string;
+  /** The image's domain as routing saw it: said by the request, or judged from the pixels (with the flat share). */
+  domain?: { domain: ImageDomain; from: 'request' | 'pixels'; flat?: number };
+}
+
 export interface JobSummary {
   jobId: string;
   canvas: Size<CanvasSpace>;
@@ -48,8 +57,10 @@ export interface JobSummary {
   /** The device asked for, the one used, and the checked devices passed over with why. */
   deviceChoice: DeviceChoice;
   pack: { name: string; version: string; kind: string };
-  /** Which engine made the candidates. */
-  engine: 'diffusion' | 'patchmatch';
+  /** Which engine made the candidates: the pack's diffusion models, the model-free PatchMatch fill, or an erase pack's network. */
+  engine: 'diffusion' | 'patchmatch' | 'inpaint';
+  /** Why that engine (and, with prefill, what pre-filled the hole). */
+  route: EngineRoute & { prefill?: 'fill' | 'inpaint'; inpaintPack?: string };
   steps: number;
   timings: JobTimings;
   /** Candidate order, best first (index order when nothing was scored). */

@@ -6,11 +6,13 @@
  */
 import {
   BLEND_MODES,
+  DOMAIN_CHOICES,
   EDIT_MODES,
   ENGINE_CHOICES,
   SCHEDULER_NAMES,
   SEARCH_MODES,
   type BlendMode,
+  type DomainChoice,
   type EditMode,
   type EngineChoice,
   type Margins,
@@ -50,9 +52,13 @@ export interface RequestParams {
   /** A pack whose `rewards` section scores candidates, when the generation pack has none. */
   rewardPack?: string;
   engine?: EngineChoice;
-  /** Diffusion erase/outpaint: fill the hole model-free first, then denoise from `strength`. */
+  /** Diffusion erase/outpaint: fill the hole first (the inpaint pack when one is at hand, else the fill), then denoise from `strength`. */
   prefill?: boolean;
   search?: SearchMode;
+  /** What the image is, for routing erase/outpaint (auto: judged from its pixels). */
+  domain?: DomainChoice;
+  /** The learned erase pack (one-pass inpainting network) for engine inpaint, auto routing and prefill; the engine's installed one when absent. */
+  inpaintPack?: string;
 }
 
 export type FieldName = keyof RequestParams;
@@ -114,9 +120,11 @@ export const REQUEST_FIELDS: { readonly [K in FieldName]-?: FieldSpec } = Object
   rewards: { kind: 'boolean', default: true, modes: ALL, cli: 'no-rewards', cliSets: false, doc: 'score and rank the candidates with the reward models and the analytic coherence' },
   rank: { kind: 'weights', min: LIMITS.weight[0], max: LIMITS.weight[1], modes: ALL, cli: 'rank', doc: 'ranking weights per reward (aesthetic, alignment, coherence), normalized within the job; the mode\'s defaults when absent' },
   rewardPack: { kind: 'text', maxLength: LIMITS.refLength, modes: ALL, cli: 'reward-pack', doc: "a pack whose reward models score the candidates when the generation pack has none" },
-  engine: { kind: 'enum', values: ENGINE_CHOICES, default: 'auto', modes: ALL, cli: 'engine', doc: 'diffusion (the pack), fill (model-free, erase and outpaint only) or auto (diffusion when the pack does the mode, else fill)' },
-  prefill: { kind: 'boolean', default: false, modes: ['erase', 'outpaint'], cli: 'prefill', cliSets: true, doc: 'diffusion erase/outpaint: fill the hole model-free first, then denoise from strength (default 0.6)' },
+  engine: { kind: 'enum', values: ENGINE_CHOICES, default: 'auto', modes: ALL, cli: 'engine', doc: "diffusion (the pack), fill (model-free), inpaint (a learned erase pack; fill and inpaint erase and outpaint only) or auto (erase/outpaint on an image the pack does not serve, e.g. a photograph for an illustration-only pack: inpaint when an erase pack is installed, else fill; otherwise diffusion when the pack does the mode)" },
+  prefill: { kind: 'boolean', default: false, modes: ['erase', 'outpaint'], cli: 'prefill', cliSets: true, doc: 'diffusion erase/outpaint: fill the hole first (with the erase pack when one is installed, else model-free), then denoise from strength (default 0.6)' },
   search: { kind: 'enum', values: SEARCH_MODES, default: 'best-of-n', modes: ALL, cli: 'search', doc: 'best-of-n (independent samples, ranked) or guided (particles resampled by reward at 25 % and 50 % of the steps, same budget)' },
+  domain: { kind: 'enum', values: DOMAIN_CHOICES, default: 'auto', modes: ['erase', 'outpaint'], cli: 'domain', doc: 'what the image is, for choosing the engine: photo, illustration, or auto (judged from flat areas and colour count, see docs/fill.md)' },
+  inpaintPack: { kind: 'text', maxLength: LIMITS.refLength, modes: ['erase', 'outpaint'], cli: 'inpaint-pack', doc: 'the learned erase pack (MI-GAN, LaMa) for engine inpaint, auto routing and prefill; the installed one when absent' },
 });
 
 export const FIELD_NAMES = Object.keys(REQUEST_FIELDS) as FieldName[];

@@ -19,9 +19,19 @@ export type BlendMode = (typeof BLEND_MODES)[number];
 export const SEARCH_MODES = ['best-of-n', 'guided'] as const;
 export type SearchMode = (typeof SEARCH_MODES)[number];
 
-/** Which engine makes the pixels: the pack's diffusion models, the model-free fill, or auto. */
-export const ENGINE_CHOICES = ['auto', 'diffusion', 'fill'] as const;
+/**
+ * Which engine makes the pixels: the pack's diffusion models, the model-free fill, a learned
+ * one-pass erase network (an inpaint pack such as MI-GAN or LaMa), or auto.
+ */
+export const ENGINE_CHOICES = ['auto', 'diffusion', 'fill', 'inpaint'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+/** What kind of picture an image is, as far as routing cares: packs say which kinds they serve. */
+export const IMAGE_DOMAINS = ['photo', 'illustration'] as const;
+export type ImageDomain = (typeof IMAGE_DOMAINS)[number];
+/** A request's say on its image's domain: auto judges it from the pixels (image/domain.ts). */
+export const DOMAIN_CHOICES = ['auto', ...IMAGE_DOMAINS] as const;
+export type DomainChoice = (typeof DOMAIN_CHOICES)[number];
 
 export const REWARD_NAMES = ['aesthetic', 'alignment', 'coherence'] as const;
 export type RewardName = (typeof REWARD_NAMES)[number];

@@ -6,13 +6,13 @@
 import type { DeviceChoice, DeviceFallback, DeviceName, DeviceStatus } from '../protocol/unions';
 export { DEVICE_NAMES, type DeviceName, type DeviceStatus, type DeviceFallback, type DeviceChoice } from '../protocol/unions';
 
-export type TensorType = 'float32' | 'float16' | 'int32' | 'int64';
+export type TensorType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8';
 
 export interface TensorData {
   type: TensorType;
   dims: readonly number[];
   /** float16 travels as raw IEEE half bits in a Uint16Array; int64 as BigInt64Array. */
-  data: Float32Array | Uint16Array | Int32Array | BigInt64Array;
+  data: Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 }
 
 export interface IoInfo {

@@ -13,6 +13,8 @@ export interface WorkerEngineOptions {
   pack?: string;
   device?: DeviceName;
   maxPixels?: number;
+  /** The erase pack for routing and prefill when a request names none (default: the installed one; null: none). */
+  inpaintPack?: string | null;
   /** Path of the built worker entry (default: dist/node/worker.js next to this bundle). */
   workerPath?: string;
   /** Environment of the worker (default: this process's). */
@@ -23,10 +25,11 @@ export interface NodeWorkerData {
   pack?: string;
   device?: DeviceName;
   maxPixels?: number;
+  inpaintPack?: string | null;
 }
 
 export function startNodeWorker(options: WorkerEngineOptions): WorkerHandle {
-  const data: NodeWorkerData = { pack: options.pack, device: options.device, maxPixels: options.maxPixels };
+  const data: NodeWorkerData = { pack: options.pack, device: options.device, maxPixels: options.maxPixels, ...(options.inpaintPack !== undefined ? { inpaintPack: options.inpaintPack } : {}) };
   const worker = new Worker(options.workerPath ?? join(__dirname, 'worker.js'), { workerData: data, env: options.env ?? process.env });
   const api = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
   let exited = false;

@@ -10,7 +10,7 @@ import type { NodeWorkerData } from './node-client';
 if (!parentPort) throw new Error('worker.js must run inside a worker_thread');
 installErrorHandler();
 const data = (workerData ?? {}) as NodeWorkerData;
-const engine = createEngine({ pack: data.pack, device: data.device, maxPixels: data.maxPixels });
+const engine = createEngine({ pack: data.pack, device: data.device, maxPixels: data.maxPixels, ...(data.inpaintPack !== undefined ? { inpaintPack: data.inpaintPack } : {}) });
 // Test hook (off unless BYTEEDIT_TEST_HOOKS=1): a magic prompt kills the worker, so crash handling
 // can be tested against the real worker instead of a fake. It exits at once, not after a delay: a
 // warm worker finishes a small job within milliseconds, and a delayed exit would race it.

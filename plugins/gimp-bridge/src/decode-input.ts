@@ -13,7 +13,7 @@ import { checkPngHeader } from './png-header';
 export type UploadDecoder = (image: Uint8Array, mask: Uint8Array | undefined, maxPixels: number) => Promise<DecodedUpload>;
 
 /** Request fields that name a pack: over the network they are names this bridge serves, never paths. */
-export const PACK_NAME_FIELDS = ['pack', 'rewardPack'] as const;
+export const PACK_NAME_FIELDS = ['pack', 'rewardPack', 'inpaintPack'] as const;
 
 export interface RequestContext {
   /** The bridge's own pixel cap; a request's maxPixels can lower it, never raise it. */
@@ -27,6 +27,7 @@ export async function buildEditRequest(input: JobInput, context: RequestContext)
   const { params } = input;
   const pack = context.packDir(params.pack);
   const rewardPack = params.rewardPack === undefined ? undefined : context.packDir(params.rewardPack);
+  const inpaintPack = params.inpaintPack === undefined ? undefined : context.packDir(params.inpaintPack);
   const maxPixels = Math.min(params.maxPixels ?? context.maxPixels, context.maxPixels);
   const size = checkPngHeader(input.image, 'image', maxPixels);
   if (input.mask) {
@@ -61,5 +62,6 @@ export async function buildEditRequest(input: JobInput, context: RequestContext)
   if (pixels.mask) request.mask = pixels.mask;
   if (pack === undefined) delete request.pack;
   if (rewardPack !== undefined) request.rewardPack = rewardPack;
+  if (inpaintPack !== undefined) request.inpaintPack = inpaintPack;
   return request;
 }

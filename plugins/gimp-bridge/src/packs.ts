@@ -37,6 +37,8 @@ export function packWire(pack: PackInfo, isDefault: boolean): Record<string, unk
     name: pack.name,
     version: m.version,
     kind: m.kind,
+    family: m.family ?? 'diffusion',
+    domains: m.domains ?? ['photo', 'illustration'],
     description: m.description,
     license: m.license,
     modes: m.modes,

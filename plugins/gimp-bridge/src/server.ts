@@ -120,7 +120,9 @@ export async function startServer(options: ServerOptions = {}): Promise<BridgeSe
   const packByName = new Map(packs.map((p) => [p.name, p]));
   const allowedOrigins = new Set(['null', ...(options.allowOrigins ?? [])]);
   const ownsEngine = !options.engine;
-  const engine = options.engine ?? (await createWorkerEngine({ pack: packs[0]?.dir, device: options.device }));
+  // An erase pack served here (--pack FOLDER of family inpaint) is the one routing uses; else the installed one.
+  const erasePack = packs.find((p) => p.manifest.family === 'inpaint');
+  const engine = options.engine ?? (await createWorkerEngine({ pack: packs[0]?.dir, device: options.device, ...(erasePack ? { inpaintPack: erasePack.dir } : {}) }));
   const capabilities: Capabilities = await engine.capabilities();
   const codecs = new CodecPool(o.codecWorkers);
   const store = new JobStore({ ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, maxFinished: o.maxFinishedJobs });

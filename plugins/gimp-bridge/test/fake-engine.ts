@@ -76,6 +76,8 @@ export class FakeEngine implements EngineApi {
         seeds: Array.from({ length: k }, (_, i) => seed + i),
         device: 'cpu',
         pack: { name: 'fake', version: '0', kind: 'fake' },
+        engine: 'diffusion',
+        route: { engine: 'diffusion', reason: "the bridge tests' fake engine paints every job" },
         steps,
         timings: { queuedMs: 0, loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 },
         ranking: Array.from({ length: k }, (_, i) => i),

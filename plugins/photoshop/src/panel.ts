@@ -5,6 +5,7 @@
  */
 import './polyfills';
 import { checkBridge, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
+import { engineLine } from '@byteedit/core';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
 import { errorCode, isBridgeDown, isTokenProblem, PanelError, userMessage } from './errors';
 import { checkBridgeFile, readTokenFile, rereadTokenFile } from './token-file';
@@ -117,7 +118,7 @@ async function generate(): Promise<void> {
       onProgress: setProgress,
     });
     await showThumbnails(generation);
-    showMessage(`${generation.candidates.length} candidate(s). Pick one or more, then Apply.`);
+    showMessage(`${generation.candidates.length} candidate(s) by ${engineLine(generation.summary)}. Pick one or more, then Apply.`);
   } catch (err) {
     const cancelled = errorCode(err) === 'cancelled';
     setProgress(0, cancelled ? 'Cancelled' : 'Failed');

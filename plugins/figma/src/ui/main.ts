@@ -5,7 +5,7 @@
  * which start at `queued`, so nothing needs buffering while the job is submitted.
  */
 import { DEFAULT_SETTINGS, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
-import { bridgeHealth, cloneImage, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type BridgeOptions, type Candidate, type EditRequest, type JobEvent, type JobHandle, type JobSummary, type RgbaImage } from './core';
+import { bridgeHealth, cloneImage, engineLine, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type BridgeOptions, type Candidate, type EditRequest, type JobEvent, type JobHandle, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
 import { recordChoice } from './preferences';
@@ -222,7 +222,7 @@ function handleEvent(e: JobEvent): void {
       job.summary = e.summary;
       job.selected = e.summary.ranking[0] ?? null;
       el.progress.value = 1;
-      el.progressText.textContent = `done on ${e.summary.device} in ${(e.summary.timings.totalMs / 1000).toFixed(1)} s · ${e.summary.steps} steps`;
+      el.progressText.textContent = `done on ${e.summary.device} in ${(e.summary.timings.totalMs / 1000).toFixed(1)} s · ${e.summary.engine === 'inpaint' ? 'one pass' : `${e.summary.steps} steps`} · ${engineLine(e.summary)}`;
       setBusy(false);
       say('Pick a candidate and press Apply.');
       redraw();

@@ -119,6 +119,10 @@ def run_job(bridge, job):
     if kind == "cancelled":
         raise BridgeError("cancelled", "The byteedit job was cancelled.")
     info = bridge.job(job_id)
+    # Which engine made the pixels and why (e.g. a photograph sent to the fill, not the small pack).
+    route = (info.get("summary") or {}).get("route") or {}
+    if route.get("reason"):
+        Gimp.progress_set_text("byteedit: %s" % route["reason"])
     order = info.get("ranking") or [c["index"] for c in info["candidates"]]
     by_index = dict((c["index"], c) for c in info["candidates"])
     return job_id, info, [by_index[i] for i in order if i in by_index]
