@@ -208,6 +208,73 @@ describe('patchMatchFill', () => {
   });
 });
 
+describe('structure and texture (the membrane under the patches)', () => {
+  /** A smooth two-way ramp with fine texture: the truth under any hole is known. */
+  function ramp(w: number, h: number, texture: number): RgbaImage {
+    const img = createImage(w, h);
+    let s = 7;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        s = (s * 1103515245 + 12345) >>> 0;
+        const n = ((s >>> 16) % (2 * texture + 1)) - texture;
+        img.data.set([40 + (150 * x) / w + n, 60 + (120 * y) / h + n, 200 - (100 * (x + y)) / (w + h) + n, 255], (y * w + x) * 4);
+      }
+    }
+    return img;
+  }
+  const hole = (w: number, h: number): Mask => {
+    const d = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x - w / 2) ** 2 + (y - h / 2) ** 2 < (w / 5) ** 2) d[y * w + x] = 255;
+    return createMask(w, h, d);
+  };
+  /** RMS error against the truth over the hole, per channel value. */
+  const rms = (a: RgbaImage, b: RgbaImage, m: Mask): number => {
+    let s = 0;
+    let n = 0;
+    for (let i = 0; i < m.data.length; i++) {
+      if (!m.data[i]) continue;
+      for (let c = 0; c < 3; c++) s += (a.data[i * 4 + c]! - b.data[i * 4 + c]!) ** 2;
+      n += 3;
+    }
+    return Math.sqrt(s / n);
+  };
+
+  it('brings the low frequencies of a fill on a smooth ramp much closer to the truth, and leaves known pixels alone', async () => {
+    const truth = ramp(160, 120, 2);
+    const m = hole(160, 120);
+    const input = createImage(160, 120, new Uint8ClampedArray(truth.data));
+    for (let i = 0; i < m.data.length; i++) if (m.data[i]) input.data.set([0, 0, 0, 255], i * 4);
+    const patches = await patchMatchFill(input, m, { seed: 1, structure: 0 });
+    const both = await patchMatchFill(input, m, { seed: 1 });
+    const membrane = await patchMatchFill(input, m, { seed: 1, structure: 1 });
+    const [ep, eb, em] = [rms(patches, truth, m), rms(both, truth, m), rms(membrane, truth, m)];
+    // Patches copy the ramp's colours from elsewhere: steps of several levels. The membrane of a
+    // linear ramp is the ramp itself, up to the texture (+-2).
+    expect(ep).toBeGreaterThan(6);
+    expect(em).toBeLessThan(ep / 2);
+    expect(eb).toBeLessThan(ep * 0.75);
+    for (let i = 0; i < m.data.length; i++) if (!m.data[i]) for (let c = 0; c < 4; c++) expect(both.data[i * 4 + c]).toBe(input.data[i * 4 + c]);
+  });
+
+  it('keeps the texture the patches bring (the gradient energy in the hole)', async () => {
+    const truth = ramp(160, 120, 20);
+    const m = hole(160, 120);
+    const energy = (img: RgbaImage): number => {
+      let e = 0;
+      for (let i = 0; i < m.data.length; i++) if (m.data[i]) e += (img.data[i * 4]! - img.data[(i + 1) * 4]!) ** 2;
+      return e;
+    };
+    const both = await patchMatchFill(truth, m, { seed: 1 });
+    const patches = await patchMatchFill(truth, m, { seed: 1, structure: 0 });
+    expect(energy(both)).toBeGreaterThan(0.8 * energy(patches));
+    expect(energy(both)).toBeGreaterThan(0.5 * energy(truth));
+  });
+
+  it('refuses a structure share outside 0..1', async () => {
+    await expect(patchMatchFill(ramp(40, 40, 2), hole(40, 40), { structure: 1.5 })).rejects.toThrow(/structure must be a number from 0 to 1/);
+  });
+});
+
 describe('patchMatchFill internals', () => {
   /** A level, its targets and sources, and a random field on it, as patchMatchFill builds them. */
   function setup(seed: number) {

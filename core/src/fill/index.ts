@@ -19,6 +19,7 @@ import {
   type Level,
 } from './pyramid';
 import { seedState } from './random';
+import { blendStructure, STRUCTURE_MIX, STRUCTURE_SIGMA } from './structure';
 import { vote, voteBest, voteScratch } from './vote';
 
 export interface FillOptions {
@@ -30,6 +31,11 @@ export interface FillOptions {
   seed?: number;
   /** Same size as the image; pixels >= 128 are never copied from. */
   exclude?: Mask;
+  /**
+   * Share (0..1) of the fill's low frequencies taken from a smooth membrane of the hole's border
+   * instead of the patches (structure.ts; default 0.5; 0: the patch result as it is).
+   */
+  structure?: number;
 }
 
 export interface FillHooks {
@@ -77,8 +83,9 @@ export async function patchMatchFill(
   options: FillOptions = {},
   hooks: FillHooks = {},
 ): Promise<RgbaImage> {
-  const { patchSize = 7, iterations = 5, seed = 0, exclude } = options;
+  const { patchSize = 7, iterations = 5, seed = 0, exclude, structure = STRUCTURE_MIX } = options;
   validate(image, mask, patchSize, iterations, exclude);
+  if (!(structure >= 0 && structure <= 1)) throw new SdkError('invalid_argument', `structure must be a number from 0 to 1, got ${structure}`);
   // Recomputed rather than trusted: a hand-built Mask may carry stale bounds.
   const bounds = computeBounds(mask.width, mask.height, mask.data);
   if (!bounds) {
@@ -152,6 +159,8 @@ export async function patchMatchFill(
     }
     prev = { level, field };
   }
+  // The patches' detail on a smooth membrane's low frequencies (structure.ts).
+  blendStructure(levels[0]!, STRUCTURE_SIGMA, structure);
   return compose(image, mask, levels[0]!, crop);
 }
 
