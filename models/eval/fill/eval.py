@@ -15,6 +15,9 @@ TypeScript code, bundled with esbuild and run by node) and cv2.inpaint (radius 3
             hole boundary, inside and outside: how visible the border of the fill is
 
 Means over all pairs go to stdout as a Markdown table; per-pair numbers to OUT/results.json.
+With --engines, the same cases also go through the core's engine: the small pack (diffusion erase)
+and each erase pack (the fixture ones by default: random weights, so their rows say only that the
+I/O works and what it costs), with the same metrics and the time per photo.
 """
 import argparse
 import json
@@ -64,6 +67,7 @@ def metrics(orig, result, hole):
 def build_driver(out):
     bundle = os.path.join(out, 'run-fill.cjs')
     subprocess.run(['npx', 'esbuild', os.path.join(HERE, 'run-fill.ts'), '--bundle', '--platform=node',
+                    '--external:onnxruntime-node', '--external:onnxruntime-web',
                     f'--outfile={bundle}', '--log-level=warning'], cwd=ROOT, check=True)
     return bundle
 
@@ -90,6 +94,10 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--only', default=None, help='comma-separated photo names')
     ap.add_argument('--driver', default=None, help='a prebuilt run-fill bundle (default: build it)')
+    ap.add_argument('--engines', action='store_true',
+                    help='also erase through the engine: the small pack (diffusion) and the erase packs in '
+                         'models/fixtures (random weights: I/O and speed only) or --erase-pack folders')
+    ap.add_argument('--erase-pack', action='append', default=[], help='an erase pack folder (family inpaint) to evaluate')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     names = sorted(f[:-4] for f in os.listdir(args.photos) if f.endswith('.png') and '_' not in f)
@@ -120,10 +128,22 @@ def main():
         options['patchSize'] = args.patch_size
     if args.iterations:
         options['iterations'] = args.iterations
+    engines = [{'name': 'patchmatch'}]
+    extra = []  # (name, title)
+    if args.engines:
+        engines.append({'name': 'small', 'pack': os.path.join(ROOT, 'models', 'packs', 'byteedit-small')})
+        extra.append(('small', 'small pack, diffusion erase (8 steps)'))
+        packs = args.erase_pack or [os.path.join(ROOT, 'models', 'fixtures', n) for n in ('tiny-migan', 'tiny-lama')]
+        for folder in packs:
+            name = os.path.basename(os.path.normpath(folder))
+            kind = json.load(open(os.path.join(folder, 'pack.json'))).get('kind')
+            engines.append({'name': name, 'inpaintPack': folder})
+            extra.append((name, f'erase pack {name}' + (' (fixture: random weights, I/O and speed only)' if kind == 'fixture' else '')))
     with open(os.path.join(args.out, 'jobs.json'), 'w') as f:
-        json.dump({'options': options, 'jobs': jobs}, f)
+        json.dump({'options': options, 'engines': engines, 'jobs': jobs}, f)
     bundle = args.driver or build_driver(args.out)
-    run = subprocess.run(['node', bundle, os.path.join(args.out, 'jobs.json')], check=True, capture_output=True, text=True)
+    env = dict(os.environ, NODE_PATH=os.path.join(ROOT, 'node_modules'))
+    run = subprocess.run(['node', bundle, os.path.join(args.out, 'jobs.json')], check=True, capture_output=True, text=True, env=env)
     timings = json.loads(run.stdout.strip().splitlines()[-1])
 
     results = []
@@ -135,6 +155,10 @@ def main():
         row = {'id': pid, 'kind': kind, 'hole_pct': 100 * float(np.mean(hole > 0)), 'fill_ms': timings[pid]}
         for method, res in (('patchmatch', fill), ('telea', telea), ('ns', ns)):
             row[method] = metrics(orig, res, hole)
+        for name, _ in extra:
+            got = np.fromfile(os.path.join(args.out, f'{pid}.{name}.rgba'), np.uint8).reshape(h, w, 4)[..., 2::-1].copy()
+            row[name] = metrics(orig, got, hole)
+            row[name]['ms'] = timings[f'{pid}:{name}']
         results.append(row)
         if args.pictures and (name, kind) in PICTURES:
             os.makedirs(args.pictures, exist_ok=True)
@@ -153,7 +177,7 @@ def main():
     print('|---|---|---|---|---|---|---|---|---|')
     for label, rows in (('all', results), ('objects', [r for r in results if r['kind'] == 'object']),
                         ('strokes', [r for r in results if r['kind'] == 'strokes'])):
-        for method, title in (('patchmatch', 'byteedit PatchMatch'), ('telea', 'OpenCV Telea'), ('ns', 'OpenCV Navier-Stokes')):
+        for method, title in (('patchmatch', 'byteedit PatchMatch'), ('telea', 'OpenCV Telea'), ('ns', 'OpenCV Navier-Stokes'), *extra):
             print(f"| {label} | {title} | {mean(rows, method, 'psnr'):.2f} | {mean(rows, method, 'texture'):.2f} | "
                   f"{mean(rows, method, 'tex_err'):.3f} | {median(rows, method, 'tex_err'):.3f} | "
                   f"{mean(rows, method, 'texture_l1'):.2f} | {mean(rows, method, 'tex_err_l1'):.3f} | {mean(rows, method, 'seam'):.1f} |")
@@ -162,6 +186,8 @@ def main():
     print(f'\nPSNR vs Telea: {dp:+.2f} dB (goal >= -1.00); texture error / Telea: {tr:.2f} (goal <= 0.50)')
     print(f"fill time per photo: median {np.median([r['fill_ms'] for r in results]):.0f} ms, "
           f"max {max(r['fill_ms'] for r in results):.0f} ms; load {os.getloadavg()[0]:.2f}")
+    for name, title in extra:
+        print(f"{title}: median {np.median([r[name]['ms'] for r in results]):.0f} ms per photo (CPU, load included)")
     print('\nper pair (PSNR dB / texture): patchmatch | telea | ns')
     for r in results:
         print(f"  {r['id']:22s} {r['hole_pct']:4.1f}%  {r['patchmatch']['psnr']:5.2f}/{r['patchmatch']['texture']:.2f} | "
