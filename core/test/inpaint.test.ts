@@ -224,6 +224,15 @@ describe('learned erase packs through the engine', () => {
     expect(summary.route.reason).toMatch(/photograph.*byteedit-small serves illustrations only/);
   });
 
+  it('outpaints a photograph with no engine flag on the fill too (judged on the whole source), and keeps the source', async () => {
+    const { summary, candidates } = await runEdit(engine, { image, mode: 'outpaint', expand: { left: 32, top: 0, right: 0, bottom: 0 }, seed: 2, previewEvery: 0 });
+    expect(summary.engine).toBe('patchmatch');
+    expect(summary.route).toMatchObject({ engine: 'fill', domain: { domain: 'photo', from: 'pixels' } });
+    expect(summary.route.reason).toMatch(/outpaint with the content-aware fill/);
+    const out = composeCandidate(image, summary, candidates[0]!);
+    expectUntouchedOutside(out, image, candidates[0]!.region, createMask(candidates[0]!.mask.width, candidates[0]!.mask.height), { x: 32, y: 0 });
+  });
+
   it.each([
     ['MI-GAN-shaped (uint8, any size, mask 255 = keep)', MIGAN],
     ['LaMa-shaped (float 0..1 in, 0..255 out, fixed 512 x 512, mask 1 = hole)', LAMA],
