@@ -89,6 +89,26 @@ describe('analytic coherence', () => {
     expect(wins / pairs).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('gives the same numbers as over the whole crop (known answers recorded before it worked on the region and ring only)', () => {
+    const rng = new Rng(77);
+    const cases: [number, number, number, number, number, number][] = [[120, 90, 40, 30, 30, 25], [96, 96, 0, 0, 20, 40], [80, 60, 60, 45, 20, 15], [200, 150, 90, 10, 60, 100]];
+    const got = cases.map(([w, h, mx, my, mw, mh]) => {
+      const img = createImage(w, h);
+      for (let i = 0; i < w * h * 4; i++) img.data[i] = i % 4 === 3 ? 255 : Math.floor(rng.uniform() * 256);
+      const d = new Uint8Array(w * h);
+      for (let y = my; y < my + mh; y++) for (let x = mx; x < mx + mw; x++) d[y * w + x] = (x + y) % 7 === 0 ? 100 : 255;
+      const r = analyticCoherence({ image: img, mask: createMask(w, h, d), prompt: '', mode: 'erase' });
+      return [r.seam, r.colour, r.texture, r.score];
+    });
+    // Recorded with the whole-crop implementation (before 2026-12-04); masks at a corner and an edge included.
+    expect(got).toEqual([
+      [0.9883907602883013, 0.024503223161446805, 0.001116239841079472, -1.0140102232908277],
+      [1.0049957229079318, 0.059133800607862205, 0.0071806011580386655, -1.0713101246738326],
+      [1.0387958650624625, 0.06088715863799627, 0.020108950048796394, -1.119791973749255],
+      [0.9770432433932065, 0.014293915528826601, 0.032101917467497985, -1.0234390763895311],
+    ]);
+  });
+
   it('scores a flawless fill at zero penalty on a flat image', () => {
     const img = createImage(32, 32);
     for (let i = 0; i < 32 * 32; i++) img.data.set([100, 120, 140, 255], i * 4);
