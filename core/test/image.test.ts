@@ -2,7 +2,7 @@ import { decodeImage, encodeGrayPng, encodeJpeg, encodePng, readImageSize } from
 import { createImage, createMask, maskFromImage } from '../src/image/image';
 import { cropImage, featherMask, growMask, padImage } from '../src/image/ops';
 import { resizeImage, resizeMask } from '../src/image/resize';
-import { colorMatch, compositeThroughMask, labToRgb, rgbToLab } from '../src/image/color';
+import { colorMatch, compositeThroughMask, labToRgb, rgbToLab, ringAround } from '../src/image/color';
 import { poissonBlend } from '../src/image/poisson';
 import { boxMask, gradientImage } from './helpers';
 
@@ -94,6 +94,30 @@ describe('resize, crop, pad', () => {
 });
 
 describe('colour', () => {
+  it('finds the ring around a mask exactly as a brute-force distance check does, at image edges too', () => {
+    let seed = 5;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let k = 0; k < 12; k++) {
+      const w = 20 + rnd(40);
+      const h = 20 + rnd(40);
+      const data = new Uint8Array(w * h);
+      for (let b = 0; b < 1 + rnd(3); b++) {
+        const [bx, by, bw, bh] = [rnd(w), rnd(h), 1 + rnd(12), 1 + rnd(12)];
+        for (let y = by; y < Math.min(h, by + bh); y++) for (let x = bx; x < Math.min(w, bx + bw); x++) data[y * w + x] = 1 + rnd(255);
+      }
+      const width = [1, 2.5, 4, 8][k % 4]!;
+      const ring = ringAround(createMask(w, h, data), width);
+      const inside: [number, number][] = [];
+      for (let i = 0; i < w * h; i++) if (data[i]) inside.push([i % w, Math.floor(i / w)]);
+      for (let i = 0; i < w * h; i++) {
+        const [x, y] = [i % w, Math.floor(i / w)];
+        const near = !data[i] && inside.some(([ix, iy]) => Math.hypot(ix - x, iy - y) <= width);
+        if ((ring[i] === 1) !== near) throw new Error(`case ${k} (${w}x${h}, width ${width}): pixel ${x},${y} is ${ring[i] ? '' : 'not '}in the ring`);
+      }
+    }
+    expect(ringAround(createMask(10, 10), 3).every((v) => v === 0)).toBe(true);
+  });
+
   it('converts sRGB to Lab and back', () => {
     const lab = rgbToLab(255, 255, 255);
     expect(lab[0]).toBeCloseTo(100, 2);

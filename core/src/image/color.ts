@@ -5,7 +5,7 @@
  * VAE round trip adds, without touching pixels the mask does not cover.
  */
 import { distanceTransform } from './ops';
-import type { Mask, RgbaImage } from './image';
+import { computeBounds, type Mask, type RgbaImage } from './image';
 import type { Space } from './geometry';
 
 function srgbToLinear(c: number): number {
@@ -72,11 +72,28 @@ function labStats(image: RgbaImage, select: Uint8Array): Stats {
   return { mean, std, count };
 }
 
-/** Pixels outside the mask within `width` px of it: where generated and source should agree. */
+/**
+ * Pixels outside the mask within `width` px of it: where generated and source should agree. The
+ * distance transform runs on the mask's bounds grown by `width` (nothing beyond is that close),
+ * with the same result as over the whole image.
+ */
 export function ringAround(mask: Mask<Space>, width: number): Uint8Array {
-  const dist = distanceTransform(mask.width, mask.height, (i) => mask.data[i]! > 0);
-  const ring = new Uint8Array(mask.data.length);
-  for (let i = 0; i < ring.length; i++) ring[i] = mask.data[i] === 0 && dist[i]! <= width ? 1 : 0;
+  const { width: W, height: H, data } = mask;
+  const ring = new Uint8Array(data.length);
+  const b = computeBounds(W, H, data);
+  if (!b) return ring;
+  const reach = Math.ceil(Math.max(0, width)) + 1;
+  const x0 = Math.max(0, b.x - reach);
+  const y0 = Math.max(0, b.y - reach);
+  const w = Math.min(W, b.x + b.width + reach) - x0;
+  const h = Math.min(H, b.y + b.height + reach) - y0;
+  const dist = distanceTransform(w, h, (i) => data[(y0 + Math.floor(i / w)) * W + x0 + (i % w)]! > 0);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y0 + y) * W + x0 + x;
+      ring[i] = data[i] === 0 && dist[y * w + x]! <= width ? 1 : 0;
+    }
+  }
   return ring;
 }
 
