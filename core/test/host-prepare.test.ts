@@ -5,7 +5,7 @@
  * plugins/gimp-bridge/test/host-prepare-cases.json (host-prepare.test.ts there).
  */
 import { rect, type CanvasSpace, type Rect } from '../src/image/geometry';
-import { contextRegion, documentOffset, hardLayerMask, maskBounds, outpaintContext, candidateLayerName } from '../src/host/index';
+import { contextRegion, documentOffset, hardLayerMask, maskBounds, outpaintContext, candidateLayerName, candidateSignals, signalLine } from '../src/host/index';
 import { computeBounds } from '../src/image/image';
 import { contextCrop, layoutCanvas, type ContextRules } from '../src/plan/context';
 
@@ -100,5 +100,22 @@ describe('the other host helpers', () => {
   it('names candidates mode and number first, then the short prompt and the seed', () => {
     expect(candidateLayerName({ mode: 'edit', prompt: 'a red heart', index: 2, seed: 43 })).toBe('edit #2 “a red heart” · seed 43');
     expect(candidateLayerName({ mode: 'erase', prompt: 'not shown', index: 1, seed: 3 })).toBe('erase #1 · seed 3');
+  });
+});
+
+describe('candidateSignals: one signal per candidate', () => {
+  it('gives rank, the best mark and match = round(100 / (1 + e^(-2s))) from the rank scores, best first', () => {
+    const s = candidateSignals({ ranking: [2, 0, 1], rankScores: [0, -1, 1] });
+    expect(s).toEqual([
+      { index: 2, rank: 1, best: true, match: 88 },
+      { index: 0, rank: 2, best: false, match: 50 },
+      { index: 1, rank: 3, best: false, match: 12 },
+    ]);
+    expect(s.map(signalLine)).toEqual(['#1 · best · match 88', '#2 · match 50', '#3 · match 12']);
+  });
+
+  it('has no match where nothing was compared: one candidate, or nothing scored', () => {
+    expect(candidateSignals({ ranking: [0], rankScores: [0] })).toEqual([{ index: 0, rank: 1, best: true, match: null }]);
+    expect(candidateSignals({ ranking: [1, 0], rankScores: [0, 0] }).map(signalLine)).toEqual(['#1 · best', '#2']);
   });
 });

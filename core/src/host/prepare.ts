@@ -253,3 +253,34 @@ export function engineLine(summary: Pick<JobSummary, 'engine' | 'pack' | 'route'
   const prefill = route.prefill ? `; pre-filled with ${route.prefill === 'inpaint' ? `erase pack ${route.inpaintPack}` : 'the content-aware fill'}` : '';
   return `${what}: ${route.reason}${prefill}`;
 }
+
+/** What a designer sees of one candidate: its rank, whether it is the best, and one 0–100 match. */
+export interface CandidateSignal {
+  index: number;
+  /** 1 = best. */
+  rank: number;
+  best: boolean;
+  /** How this candidate compares with the others of its job, 0–100 (50: the job's average); null when nothing was compared. */
+  match: number | null;
+}
+
+/**
+ * One signal per candidate, from the job's ranking: rank, a best mark, and `match` = round(100 /
+ * (1 + e^(−2s))) where s is the candidate's rank score (its rewards' weighted z-scores within the
+ * job, summary.rankScores): 50 is the job's average, 88 a standard deviation better, 12 one worse.
+ * Null when there was nothing to compare (a single candidate, or no rewards scored): the raw
+ * metrics stay in the candidate's scores for a details view.
+ */
+export function candidateSignals(summary: Pick<JobSummary, 'ranking' | 'rankScores'>): CandidateSignal[] {
+  const scores = summary.rankScores;
+  const compared = summary.ranking.length > 1 && scores.some((s) => s !== 0);
+  return summary.ranking.map((index, i) => {
+    const s = scores[index] ?? 0;
+    return { index, rank: i + 1, best: i === 0, match: compared ? Math.round(100 / (1 + Math.exp(-2 * s))) : null };
+  });
+}
+
+/** The signal as one short line: `#1 · best · match 88`. */
+export function signalLine(signal: CandidateSignal): string {
+  return [`#${signal.rank}`, ...(signal.best ? ['best'] : []), ...(signal.match !== null ? [`match ${signal.match}`] : [])].join(' · ');
+}

@@ -88,6 +88,10 @@ describe('the Figma UI in Chromium', () => {
         expect(cards.map((c) => c.text.slice(0, 2))).toEqual(['#1', '#2']);
         expect(cards[0]!.pressed).toBe('true');
         for (const c of cards) expect(c.text).toMatch(/seed \d+.*coherence\w* \d\.\d{3}/);
+        // One signal per card (core's candidateSignals): rank, the best mark on the first only, a 0-100 match.
+        expect(cards[0]!.text).toMatch(/^#1 · best · match \d{1,3} · seed \d+details/);
+        expect(cards[1]!.text).toMatch(/^#2 · match \d{1,3} · seed \d+details/);
+        expect(await ui.frame.$$eval('#grid .card[data-best="true"]', (els) => els.map((e) => e.getAttribute('data-index')))).toEqual([cards[0]!.index]);
         // live previews while denoising: the worker engine sends them, and so does the bridge (SSE, PNG)
         expect(Number(await ui.frame.getAttribute('#preview', 'data-previews'))).toBeGreaterThan(0);
         expect(await ui.frame.isHidden('#preview')).toBe(true);

@@ -5,7 +5,7 @@
  */
 import './polyfills';
 import { checkBridge, DEFAULT_BRIDGE_URL, START_HELP } from './bridge-client';
-import { engineLine } from '@byteedit/core';
+import { candidateSignals, engineLine, signalLine } from '@byteedit/core';
 import { EditSession, type Generation, type PanelMode } from './edit-session';
 import { errorCode, isBridgeDown, isTokenProblem, PanelError, userMessage } from './errors';
 import { checkBridgeFile, readTokenFile, rereadTokenFile } from './token-file';
@@ -131,14 +131,16 @@ async function generate(): Promise<void> {
 
 async function showThumbnails(g: Generation): Promise<void> {
   const thumbs = $('thumbs');
+  const signals = candidateSignals(g.summary);
   for (const [rank, c] of g.candidates.entries()) {
+    const signal = signals.find((s) => s.index === c.index);
     const cell = document.createElement('div');
     cell.className = 'thumb';
     const img = document.createElement('img');
     img.src = await session!.thumbnail(g, c.index);
     const box = document.createElement('sp-checkbox') as Field;
     const score = c.scores && Object.keys(c.scores).length > 0 ? Object.entries(c.scores).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : 'no score';
-    box.textContent = `#${rank + 1} seed ${c.seed}`;
+    box.textContent = `${signal ? signalLine(signal) : `#${rank + 1}`} · seed ${c.seed}`;
     if (rank === 0) {
       box.checked = true;
       box.setAttribute('checked', '');
@@ -149,6 +151,7 @@ async function showThumbnails(g: Generation): Promise<void> {
       else chosen.delete(c.index);
       $('apply').disabled = chosen.size === 0;
     });
+    // The raw metrics, small, under the one signal.
     const label = document.createElement('sp-detail');
     label.textContent = score;
     cell.append(img, box, label);

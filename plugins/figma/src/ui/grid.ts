@@ -1,11 +1,13 @@
-/** The candidate grid: composited thumbnails, rank and reward scores, best first. */
-import type { RgbaImage } from './core';
+/** The candidate grid: composited thumbnails, best first, one signal each (rank, best, match); the raw scores in a details view. */
+import { signalLine, type CandidateSignal, type RgbaImage } from './core';
 
 export interface CardData {
   index: number;
   seed: number;
   scores: Record<string, number>;
   image: RgbaImage;
+  /** Rank, best mark and match (core's candidateSignals); absent before the job's summary. */
+  signal?: CandidateSignal;
 }
 
 /** The score shown first on a card (the ranking itself comes from the engine's summary). */
@@ -33,11 +35,17 @@ export function renderGrid(grid: HTMLElement, cards: CardData[], order: number[]
     meta.className = 'meta';
     const r = document.createElement('span');
     r.className = 'rank';
-    r.textContent = `#${rank + 1} · seed ${c.seed}`;
+    r.textContent = `${c.signal ? signalLine(c.signal) : `#${rank + 1}`} · seed ${c.seed}`;
+    if (c.signal?.best) card.dataset.best = 'true';
+    // The raw metrics, for whoever wants them: folded away by default.
+    const details = document.createElement('details');
+    details.className = 'scores';
+    const summary = document.createElement('summary');
+    summary.textContent = 'details';
     const s = document.createElement('div');
-    s.className = 'scores';
     s.textContent = formatScores(c.scores);
-    meta.append(r, s);
+    details.append(summary, s);
+    meta.append(r, details);
     card.append(canvas, meta);
     card.addEventListener('click', () => onSelect(c.index));
     grid.append(card);

@@ -5,7 +5,7 @@
  * which start at `queued`, so nothing needs buffering while the job is submitted.
  */
 import { DEFAULT_SETTINGS, type Mode, type SandboxToUi, type Settings, type UiToSandbox } from '../shared/messages';
-import { bridgeHealth, cloneImage, engineLine, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type BridgeOptions, type Candidate, type EditRequest, type JobEvent, type JobHandle, type JobSummary, type RgbaImage } from './core';
+import { bridgeHealth, candidateSignals, cloneImage, engineLine, composeCandidate, decodeImage, encodePng, resizeImage, withBounds, type BridgeOptions, type Candidate, type EditRequest, type JobEvent, type JobHandle, type JobSummary, type RgbaImage } from './core';
 import { openEngine, type EngineHandle } from './engines';
 import { renderGrid, type CardData } from './grid';
 import { recordChoice } from './preferences';
@@ -160,7 +160,8 @@ function thumbnail(j: Job, c: Candidate): RgbaImage {
 }
 
 function cards(j: Job): CardData[] {
-  return j.candidates.map((c) => ({ index: c.index, seed: c.seed, scores: c.scores ?? {}, image: thumbnail(j, c) }));
+  const signals = j.summary ? candidateSignals(j.summary) : [];
+  return j.candidates.map((c) => ({ index: c.index, seed: c.seed, scores: c.scores ?? {}, image: thumbnail(j, c), signal: signals.find((s) => s.index === c.index) }));
 }
 
 function canvasSize(j: Job): { width: number; height: number } {
