@@ -46,7 +46,8 @@
  * candidateLayerName: one name for a candidate's layer (Photoshop, GIMP) or node (Figma), made for
  * a narrow layers panel that cuts names on the right: what was done and which alternative first
  * (`edit #2`, always visible, so a run's candidates are told apart), then the prompt, short and
- * quoted, then the seed that makes it again: `edit #2 “a red heart” · seed 43`.
+ * quoted, then (where a host has no other place for it) the candidate's match, then the seed that
+ * makes it again: `edit #2 “a red heart” · seed 43`, `edit #1 “a red heart” · match 88 · seed 42`.
  */
 import type { Rect, Size, Space } from '../image/geometry';
 import { computeBounds } from '../image/image';
@@ -215,6 +216,8 @@ export interface CandidateNameParts {
   seed: number;
   /** Longest prompt kept, in code points with the ellipsis (default LAYER_NAME_PROMPT_LENGTH). */
   maxPromptLength?: number;
+  /** The candidate's 0–100 match (candidateSignals), for hosts whose layer names are all the UI they have (GIMP). */
+  match?: number | null;
 }
 
 // Runs of these become one space: C0/C1 controls, DEL, and Unicode spaces, zero-width space and BOM
@@ -237,7 +240,8 @@ export function shortPrompt(prompt: string, max = LAYER_NAME_PROMPT_LENGTH): str
 /** The candidate's layer (or node) name, the same in every host: `edit #2 “a red heart” · seed 43`. */
 export function candidateLayerName(parts: CandidateNameParts): string {
   const prompt = parts.mode === 'erase' ? '' : shortPrompt(parts.prompt ?? '', parts.maxPromptLength);
-  return `${parts.mode} #${parts.index}${prompt ? ` “${prompt}”` : ''} · seed ${parts.seed}`;
+  const match = parts.match !== undefined && parts.match !== null ? ` · match ${parts.match}` : '';
+  return `${parts.mode} #${parts.index}${prompt ? ` “${prompt}”` : ''}${match} · seed ${parts.seed}`;
 }
 
 /**

@@ -13,7 +13,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { contextRegion, cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
+import { candidateSignals, contextRegion, cropImage, decodeImage, encodePng, preferenceCrop, rect, type CanvasSpace } from '@byteedit/core';
 import { readPreferences } from '../../../core/src/preferences/node-writer';
 import { cliReference, compareRgba, describeDiff, FIXTURE_PACK, type ReferenceCandidate, type ReferenceRequest } from '../../../test/reference/cpu-reference';
 import { buildCli, startChildBridge, PACKAGE_DIR, type ChildBridge } from './engines';
@@ -305,10 +305,13 @@ maybe('GIMP 3 plug-in against a real GIMP 3.0 and the bridge', () => {
     expect(original).toEqual(before.layers[0]);
     const [best, second] = after.layers as [LayerInfo, LayerInfo];
     expect([best.visible, second.visible]).toEqual([true, false]);
-    // Core's one name format, best ranked first: `edit #1 “a blue ball” · seed N`.
-    expect(best.name).toMatch(/^edit #1 “a blue ball” · seed \d+$/);
-    expect(second.name).toMatch(/^edit #2 “a blue ball” · seed \d+$/);
+    // Core's one name format, best ranked first, with the match (GIMP's layer names are its only
+    // candidate UI): `edit #1 “a blue ball” · match M · seed N`, M from core's candidateSignals.
+    expect(best.name).toMatch(/^edit #1 “a blue ball” · match \d{1,3} · seed \d+$/);
+    expect(second.name).toMatch(/^edit #2 “a blue ball” · match \d{1,3} · seed \d+$/);
     const [job] = await jobsByMode('edit');
+    const signals = candidateSignals(job!.summary as unknown as { ranking: number[]; rankScores: number[] });
+    expect([best, second].map((l) => Number(/· match (\d+) ·/.exec(l.name)![1]))).toEqual(signals.map((s) => s.match));
     // The region sent is core's context region (selectionReference): for this 160x120 picture,
     // smaller than the rule's 512 px minimum side, that is all of it.
     // The truth: each layer, and the image shown with it, is the CLI's CPU result for the same

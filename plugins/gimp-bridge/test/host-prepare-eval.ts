@@ -3,7 +3,7 @@
  * plain-JSON form that host_prepare_cases.py prints for the Python mirror: rectangles as
  * [x, y, width, height], points as [x, y], margins as [left, top, right, bottom].
  */
-import { candidateLayerName, contextRegion, documentOffset, hardLayerMask, maskBounds, outpaintContext } from '@byteedit/core';
+import { candidateLayerName, candidateSignals, contextRegion, documentOffset, hardLayerMask, maskBounds, outpaintContext } from '@byteedit/core';
 
 type Quad = [number, number, number, number];
 type Pair = [number, number];
@@ -14,7 +14,8 @@ export interface HostPrepareCases {
   maskBounds: { name: string; size: Pair; fill: [number, number, number, number, number][]; expected?: unknown }[];
   documentOffset: { name: string; origin: Pair; sourceOffset: Pair; expand: Quad | null; at: Pair; expected?: unknown }[];
   hardLayerMask: { name: string; values: number[]; expected?: unknown }[];
-  candidateLayerName: { name: string; mode: 'edit' | 'erase' | 'outpaint'; prompt: string | null; index: number; seed: number; maxPromptLength?: number; expected?: unknown }[];
+  candidateLayerName: { name: string; mode: 'edit' | 'erase' | 'outpaint'; prompt: string | null; index: number; seed: number; maxPromptLength?: number; match?: number | null; expected?: unknown }[];
+  candidateSignals: { name: string; ranking: number[]; rankScores: number[]; expected?: unknown }[];
 }
 
 export type Results = Record<keyof HostPrepareCases, unknown[]>;
@@ -47,5 +48,7 @@ export function evaluateTs(cases: HostPrepareCases): Results {
     }),
     hardLayerMask: cases.hardLayerMask.map((c) => Array.from(hardLayerMask(Uint8Array.from(c.values)))),
     candidateLayerName: cases.candidateLayerName.map((c) => candidateLayerName(c)),
+    // [index, rank, best, match] per candidate, best first.
+    candidateSignals: cases.candidateSignals.map((c) => candidateSignals(c).map((s) => [s.index, s.rank, s.best, s.match])),
   };
 }

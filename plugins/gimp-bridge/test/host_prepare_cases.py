@@ -31,6 +31,8 @@ def context(c):
 
 def name(c):
     extra = {"max_prompt_length": c["maxPromptLength"]} if "maxPromptLength" in c else {}
+    if "match" in c:
+        extra["match"] = c["match"]
     return prepare.candidate_layer_name(c["mode"], c["prompt"], c["index"], c["seed"], **extra)
 
 
@@ -44,4 +46,5 @@ print(json.dumps({
     "documentOffset": [list(prepare.document_offset(c["origin"], c["sourceOffset"], c["expand"], c["at"])) for c in cases["documentOffset"]],
     "hardLayerMask": [list(prepare.hard_mask(bytes(c["values"]))) for c in cases["hardLayerMask"]],
     "candidateLayerName": [name(c) for c in cases["candidateLayerName"]],
+    "candidateSignals": [[list(s) for s in prepare.candidate_signals(c["ranking"], c["rankScores"])] for c in cases["candidateSignals"]],
 }))

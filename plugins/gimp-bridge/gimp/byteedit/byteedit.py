@@ -132,6 +132,8 @@ def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
     """Adds one layer (with a hard layer mask) per candidate above `drawable`; best on top and visible."""
     summary = info.get("summary") or {}
     source_offset = (summary.get("sourceOffset", {}).get("x", 0), summary.get("sourceOffset", {}).get("y", 0))
+    # The layer name is GIMP's only candidate UI: it carries the rank and the 0-100 match.
+    matches = dict((s[0], s[3]) for s in prepare.candidate_signals(summary.get("ranking") or [c["index"] for c in candidates], summary.get("rankScores") or []))
     layer_type = Gimp.ImageType.GRAYA_IMAGE if image.get_base_type() == Gimp.ImageBaseType.GRAY else Gimp.ImageType.RGBA_IMAGE
     parent = drawable.get_parent()
     position = image.get_item_position(drawable)
@@ -143,7 +145,7 @@ def insert_candidates(image, drawable, bridge, job, job_id, info, candidates):
         mw, mh, mask = bridge.result(job_id, c["index"], "mask")
         if (w, h) != (r["width"], r["height"]) or (mw, mh) != (w, h):
             raise BridgeError("internal", "The bridge sent a candidate of the wrong size (%dx%d for a %dx%d region)." % (w, h, r["width"], r["height"]))
-        name = prepare.candidate_layer_name(job.mode, job.params.get("prompt"), rank + 1, c["seed"])
+        name = prepare.candidate_layer_name(job.mode, job.params.get("prompt"), rank + 1, c["seed"], match=matches.get(c["index"]))
         layer = Gimp.Layer.new(image, name, w, h, layer_type, 100.0, Gimp.LayerMode.NORMAL)
         image.insert_layer(layer, parent, position)
         # Canvas → image coordinates: the crop's origin, minus where the source sits on the canvas,

@@ -156,7 +156,22 @@ def short_prompt(prompt, max_length=LAYER_NAME_PROMPT_LENGTH):
     return "".join(cut) + "\u2026"
 
 
-def candidate_layer_name(mode, prompt, index, seed, max_prompt_length=LAYER_NAME_PROMPT_LENGTH):
-    """The candidate's layer name, the same in every host: `edit #2 “a red heart” · seed 43`."""
+def candidate_layer_name(mode, prompt, index, seed, max_prompt_length=LAYER_NAME_PROMPT_LENGTH, match=None):
+    """The candidate's layer name, the same in every host: `edit #2 “a red heart” · seed 43`; with
+    the candidate's match (GIMP's layer names are its only candidate UI): `edit #1 “…” · match 88 · seed 42`."""
     text = "" if mode == "erase" else short_prompt(prompt or "", max_prompt_length)
-    return "%s #%d%s \u00b7 seed %d" % (mode, index, " \u201c%s\u201d" % text if text else "", seed)
+    shown = " \u00b7 match %d" % match if match is not None else ""
+    return "%s #%d%s%s \u00b7 seed %d" % (mode, index, " \u201c%s\u201d" % text if text else "", shown, seed)
+
+
+def candidate_signals(ranking, rank_scores):
+    """core's candidateSignals: (index, rank, best, match) best first; match = round(100 / (1 +
+    e^(-2s))) of the candidate's within-job rank score, None when nothing was compared."""
+    compared = len(ranking) > 1 and any(s != 0 for s in rank_scores)
+    out = []
+    for i, index in enumerate(ranking):
+        s = rank_scores[index] if index < len(rank_scores) else 0
+        # JavaScript's Math.round (half up), not Python's round (half to even).
+        match = int(math.floor(100.0 / (1.0 + math.exp(-2.0 * s)) + 0.5)) if compared else None
+        out.append((index, i + 1, i == 0, match))
+    return out
