@@ -36,25 +36,18 @@ export interface PlanningProfile {
 /** The planning profile of a validated manifest: a pure projection, no I/O. */
 export function planningProfile(manifest: AnyPackManifest): PlanningProfile {
   const r = manifest.resolution;
-  const domains = [...(manifest.domains ?? IMAGE_DOMAINS)];
-  if (isInpaintManifest(manifest)) {
-    return {
-      name: manifest.name,
-      family: 'inpaint',
-      domains,
-      modes: [...manifest.modes],
-      resolution: { native: r.native, multiple: r.multiple, ...(r.max !== undefined ? { max: r.max } : {}) },
-      latentScaleFactor: 1,
-      defaults: { steps: 1, guidance: 0, scheduler: 'ddim' },
-      hasRewards: false,
-    };
-  }
-  return {
+  const common = {
     name: manifest.name,
-    family: 'diffusion',
-    domains,
+    domains: [...(manifest.domains ?? IMAGE_DOMAINS)],
     modes: [...manifest.modes],
     resolution: { native: r.native, multiple: r.multiple, ...(r.max !== undefined ? { max: r.max } : {}) },
+  };
+  if (isInpaintManifest(manifest)) {
+    return { ...common, family: 'inpaint', latentScaleFactor: 1, defaults: { steps: 1, guidance: 0, scheduler: 'ddim' }, hasRewards: false };
+  }
+  return {
+    ...common,
+    family: 'diffusion',
     latentScaleFactor: manifest.latent.scaleFactor,
     defaults: { steps: manifest.defaults.steps, guidance: manifest.defaults.guidance, scheduler: manifest.defaults.scheduler },
     ...(manifest.erase ? { erase: { prompt: manifest.erase.prompt, negativePrompt: manifest.erase.negativePrompt } } : {}),
